@@ -1,0 +1,217 @@
+"""The `deepdance` command: a thin layer that parses flags and calls the stage functions.
+
+Bad input raises `UserError` anywhere below; here it becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints usage plus an error and exits 2; we keep exit 2 but print one line only
+    def error(self, message: str):
+        raise UserError(f"{self.prog}: {message} (see --help)")
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+    return parse
+
+
+def _add_synth_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seconds", type=_positive(float), default=None, help="length of the dance")
+    p.add_argument("--fps", type=_positive(float), default=None, help="frames per second (default 12)")
+    p.add_argument("--size", default="200x120", help="WIDTHxHEIGHT of the frames (default 200x120)")
+    p.add_argument("--seed", type=int, default=0, help="picks the body, the tempo and the choreography")
+    p.add_argument("--bpm", type=_positive(float), default=None, help="tempo (default: from the seed, 90-140)")
+
+
+def _add_train_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--recipe", choices=["default", "original"], default="default",
+                   help="'original' rebuilds the original project's networks for comparison")
+    p.add_argument("--latent", type=_positive(int), default=None, help="latent size (default 128)")
+    p.add_argument("--window", type=_positive(int), default=None, help="latents the sequence model reads (default 10)")
+    p.add_argument("--ae-epochs", type=_positive(int), default=None)
+    p.add_argument("--seq-epochs", type=_positive(int), default=None)
+    p.add_argument("--batch-size", type=_positive(int), default=None)
+    p.add_argument("--devices", default=None, help="Lightning devices: a count, 'auto', or a list")
+    p.add_argument("--num-nodes", type=_positive(int), default=None)
+    p.add_argument("--precision", default=None, help="Lightning precision, e.g. 32-true, bf16-mixed (default: auto)")
+    p.add_argument("--accelerator", default=None, help="cpu, gpu or auto (default auto)")
+    p.add_argument("--train-seed", type=int, default=None, help="seed for training (default 0)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="deepdance", description="Learn to dance from a video and make new dance videos.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("synth", help="render the built-in dancer and its music into a frame store")
+    p.add_argument("--out", required=True, type=Path, help="frame store folder to create")
+    _add_synth_flags(p)
+    p.add_argument("--packed", action="store_true", help="store frames as bits (8x smaller, no grey edges)")
+    p.add_argument("--no-preview", action="store_true", help="skip the preview mp4")
+    p.add_argument("--force", action="store_true", help="replace an existing store")
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("ingest", help="turn videos or image folders into a frame store of silhouettes")
+    p.add_argument("inputs", nargs="+", type=Path, help="video files or folders of images")
+    p.add_argument("--out", required=True, type=Path, help="frame store folder to create")
+    p.add_argument("--fps", type=_positive(float), default=3.0, help="frames per second to sample (default 3)")
+    p.add_argument("--size", default="200x120", help="WIDTHxHEIGHT (default 200x120)")
+    p.add_argument("--fit", choices=["crop", "pad"], default="crop", help="keep the aspect ratio by cropping or padding")
+    p.add_argument("--crop", default=None, help="x,y,w,h region of the source to keep")
+    p.add_argument("--cut", default="auto", choices=["auto", "threshold", "chroma", "background", "segment"],
+                   help="how to cut the silhouette (default auto)")
+    p.add_argument("--polarity", default="auto", choices=["auto", "dark", "light"],
+                   help="threshold mode: is the dancer dark or light (default auto)")
+    p.add_argument("--keep-all", action="store_true", help="keep every foreground region, not only the dancer")
+    p.add_argument("--track", action="store_true", help="keep the dancer centred at a steady scale")
+    p.add_argument("--packed", action="store_true", help="store frames as bits")
+    p.add_argument("--force", action="store_true", help="replace an existing store")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("train", help="train the autoencoder and the sequence model on a frame store")
+    p.add_argument("store", type=Path, help="frame store folder")
+    p.add_argument("--run", required=True, type=Path, help="run folder")
+    p.add_argument("--stage", choices=["ae", "seq", "all"], default="all")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
+    p.add_argument("--force", action="store_true", help="start over in an existing run folder")
+    _add_train_flags(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("generate", help="roll a trained run forward into a new dance and render it")
+    p.add_argument("run", type=Path, help="trained run folder")
+    p.add_argument("--frames", type=_positive(int), default=600, help="frames to generate (default 600)")
+    _add_generate_flags(p)
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: the run folder)")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("run", help="the main job: data -> train -> generate -> render -> metrics, in one run folder")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--video", type=Path, nargs="+", default=None, help="dance video(s) to learn from")
+    src.add_argument("--store", type=Path, default=None, help="an existing frame store to learn from")
+    p.add_argument("--out", type=Path, default=None, help="run folder (default runs/NAME)")
+    p.add_argument("--force", action="store_true", help="replace an existing run folder")
+    p.add_argument("--frames", type=_positive(int), default=None, help="frames to generate (default 720)")
+    p.add_argument("--cut", default="auto", choices=["auto", "threshold", "chroma", "background", "segment"])
+    p.add_argument("--ingest-fps", type=_positive(float), default=None, help="sampling rate for --video (default 12)")
+    _add_synth_flags(p)
+    _add_train_flags(p)
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def _add_generate_flags(p: argparse.ArgumentParser) -> None:
+    start = p.add_mutually_exclusive_group()
+    start.add_argument("--start", type=int, default=None, help="start from the real window at this frame")
+    start.add_argument("--from-noise", action="store_true", help="start from a random window")
+    p.add_argument("--gen-seed", "--seed-gen", dest="gen_seed", type=int, default=None, help="generation seed")
+    p.add_argument("--temperature", type=float, default=None, help="sampling temperature (0 = deterministic)")
+    p.add_argument("--interpolate", type=int, default=0, help="in-between frames per generated step")
+
+
+# --- commands ------------------------------------------------------------------------------------
+def cmd_synth(args) -> None:
+    from .config import parse_size
+    from .synth import SynthConfig, synthesize
+
+    w, h = parse_size(args.size)
+    cfg = SynthConfig(width=w, height=h, seed=args.seed, bpm=args.bpm, packed=args.packed,
+                      preview=not args.no_preview,
+                      **{k: v for k, v in (("seconds", args.seconds), ("fps", args.fps)) if v is not None})
+    store = synthesize(cfg, args.out, force=args.force)
+    print(f"frame store: {store.path} ({len(store)} frames, {store.width}x{store.height} at {store.fps:g} fps)")
+    if (store.path / "preview.mp4").exists():
+        print(f"preview:     {store.path / 'preview.mp4'}")
+
+
+def cmd_ingest(args) -> None:
+    from .config import parse_size
+    from .ingest import IngestConfig, ingest, parse_crop
+
+    w, h = parse_size(args.size)
+    cfg = IngestConfig(fps=args.fps, width=w, height=h, fit=args.fit,
+                       crop=parse_crop(args.crop) if args.crop else None, cut=args.cut,
+                       polarity=args.polarity, keep_all_components=args.keep_all, track=args.track,
+                       packed=args.packed)
+    store = ingest(args.inputs, args.out, cfg=cfg, force=args.force)
+    print(f"frame store: {store.path} ({len(store)} frames, cut: {store.manifest.cut.get('mode')})")
+
+
+def train_config_from_args(args):
+    from .train import TrainConfig
+
+    fields = {"recipe": args.recipe, "latent": args.latent, "window": args.window,
+              "ae_epochs": args.ae_epochs, "seq_epochs": args.seq_epochs, "batch_size": args.batch_size,
+              "devices": args.devices, "num_nodes": args.num_nodes, "precision": args.precision,
+              "accelerator": args.accelerator, "seed": args.train_seed}
+    return TrainConfig(**{k: v for k, v in fields.items() if v is not None})
+
+
+def generate_config_from_args(args, frames: int):
+    from .generate import GenerateConfig
+
+    fields = {"frames": frames, "start": args.start, "from_noise": args.from_noise or None,
+              "seed": args.gen_seed, "temperature": args.temperature, "interpolate": args.interpolate}
+    return GenerateConfig(**{k: v for k, v in fields.items() if v is not None})
+
+
+def cmd_train(args) -> None:
+    from .pipeline import train_run
+
+    metrics = train_run(args.store, args.run, train_config_from_args(args), stage=args.stage,
+                        resume=args.resume, force=args.force)
+    for key, value in metrics.items():
+        print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
+
+
+def cmd_generate(args) -> None:
+    from .pipeline import generate_run
+
+    outputs = generate_run(args.run, generate_config_from_args(args, args.frames), out=args.out)
+    for name, path in outputs.items():
+        print(f"{name}: {path}")
+
+
+def cmd_run(args) -> None:
+    from .config import parse_size
+    from .pipeline import RunConfig, run
+
+    w, h = parse_size(args.size)
+    cfg = RunConfig(width=w, height=h, seed=args.seed, cut=args.cut,
+                    **{k: v for k, v in (("seconds", args.seconds), ("fps", args.fps), ("bpm", args.bpm),
+                                         ("frames", args.frames), ("ingest_fps", args.ingest_fps))
+                       if v is not None})
+    result = run(cfg, train=train_config_from_args(args), video=args.video, store=args.store,
+                 out=args.out, force=args.force)
+    print(f"run folder: {result}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        args.func(args)
+    except UserError as e:
+        print(f"deepdance: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("deepdance: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,246 @@
+"""The frame store: silhouette frames on disk, memory-mapped, with a JSON manifest.
+
+A store is a folder:
+    frames.bin      N frames, each H*W uint8 (0 = dancer, 255 = background, grey = anti-aliased edge)
+                    or, when packed, ceil(H*W/8) bytes of bits (1 = dancer)
+    manifest.json   format, size, fps, frame count, source, how the silhouettes were cut, clips, audio
+    [music.wav]     the sound that goes with the frames, if any
+
+Reading a slice touches only the bytes of that slice, so a store larger than memory trains fine and
+many processes can share one store through the page cache without copying it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import UserError
+from .files import atomic_path, read_json, write_json
+
+FORMAT = "deepdance-framestore/1"
+MANIFEST = "manifest.json"
+FRAMES = "frames.bin"
+
+
+def frame_bytes(width: int, height: int, packed: bool) -> int:
+    return (width * height + 7) // 8 if packed else width * height
+
+
+@dataclass
+class Manifest:
+    width: int
+    height: int
+    fps: float
+    frames: int = 0
+    packed: bool = False
+    source: dict[str, Any] = field(default_factory=dict)
+    cut: dict[str, Any] = field(default_factory=dict)
+    # [start, stop) frame ranges of continuous footage; the sequence model never learns across a boundary
+    clips: list[list[int]] = field(default_factory=list)
+    audio: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    format: str = FORMAT
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: Path) -> "Manifest":
+        if d.get("format") != FORMAT:
+            raise UserError(f"{where} is not a deepdance frame store manifest (format {d.get('format')!r})")
+        try:
+            return cls(**d)
+        except TypeError as e:
+            raise UserError(f"{where}: malformed manifest ({e})") from None
+
+
+class FrameStore:
+    """Read access to a store folder. Open with `FrameStore.open(path)`."""
+
+    def __init__(self, path: Path, manifest: Manifest):
+        self.path = path
+        self.manifest = manifest
+        self._mm: np.memmap | None = None
+
+    # --- opening and validating -------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "FrameStore":
+        path = Path(path)
+        if not path.exists():
+            raise UserError(f"no frame store at {path}")
+        if not (path / MANIFEST).is_file():
+            raise UserError(f"{path} is not a frame store (no {MANIFEST})")
+        m = Manifest.from_dict(read_json(path / MANIFEST), path / MANIFEST)
+        data = path / FRAMES
+        if not data.is_file():
+            raise UserError(f"frame store {path} has no {FRAMES}")
+        expected = m.frames * frame_bytes(m.width, m.height, m.packed)
+        actual = data.stat().st_size
+        if actual != expected:
+            what = "truncated" if actual < expected else "longer than its manifest says"
+            raise UserError(
+                f"frame store {path} is {what}: {FRAMES} has {actual} bytes, "
+                f"manifest says {m.frames} frames of {m.width}x{m.height} = {expected} bytes"
+            )
+        if m.frames == 0:
+            raise UserError(f"frame store {path} holds no frames")
+        if m.audio and not (path / m.audio).is_file():
+            raise UserError(f"frame store {path} names audio {m.audio} but the file is missing")
+        return cls(path, m)
+
+    # --- shape ---------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self.manifest.frames
+
+    @property
+    def width(self) -> int:
+        return self.manifest.width
+
+    @property
+    def height(self) -> int:
+        return self.manifest.height
+
+    @property
+    def fps(self) -> float:
+        return self.manifest.fps
+
+    @property
+    def audio_path(self) -> Path | None:
+        return self.path / self.manifest.audio if self.manifest.audio else None
+
+    @property
+    def clips(self) -> list[tuple[int, int]]:
+        return [tuple(c) for c in self.manifest.clips] or [(0, len(self))]
+
+    # --- reading ---------------------------------------------------------------------------------
+    def _memmap(self) -> np.memmap:
+        # opened lazily, so a store handed to DataLoader workers is mapped once per process
+        if self._mm is None:
+            m = self.manifest
+            self._mm = np.memmap(self.path / FRAMES, dtype=np.uint8, mode="r",
+                                 shape=(m.frames, frame_bytes(m.width, m.height, m.packed)))
+        return self._mm
+
+    def __getstate__(self):
+        return {"path": self.path, "manifest": self.manifest, "_mm": None}
+
+    def raw(self, index) -> np.ndarray:
+        """Rows of the file as stored (uint8; packed bits when the store is packed)."""
+        return self._memmap()[index]
+
+    def frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> np.ndarray:
+        """Frames [start:stop:step] as uint8 pictures (N, H, W): 0 = dancer, 255 = background."""
+        return self.take(np.arange(len(self))[start:stop:step])
+
+    def take(self, indices) -> np.ndarray:
+        """Frames at arbitrary indices as uint8 pictures (N, H, W)."""
+        m = self.manifest
+        rows = self._memmap()[np.asarray(indices)]
+        if m.packed:
+            bits = np.unpackbits(rows, axis=1, count=m.width * m.height)
+            return ((1 - bits) * 255).astype(np.uint8).reshape(-1, m.height, m.width)
+        return np.asarray(rows).reshape(-1, m.height, m.width)
+
+    def ink(self, indices) -> np.ndarray:
+        """Frames as float32 (N, H, W) in [0, 1] with 1 = dancer: what the models see."""
+        return 1.0 - self.take(indices).astype(np.float32) / 255.0
+
+    def __getitem__(self, item) -> np.ndarray:
+        if isinstance(item, slice):
+            return self.frames(item.start or 0, item.stop, item.step or 1)
+        return self.take([item])[0]
+
+
+class StoreWriter:
+    """Append frames in chunks; the store appears under its final name only when `close()` succeeds."""
+
+    def __init__(self, path: str | os.PathLike, *, width: int, height: int, fps: float,
+                 packed: bool = False, source: dict | None = None, cut: dict | None = None,
+                 force: bool = False):
+        self.path = Path(path)
+        if self.path.exists() and not force:
+            raise UserError(f"{self.path} already exists (use --force to replace it)")
+        self.force = force
+        self.manifest = Manifest(width=int(width), height=int(height), fps=float(fps), packed=packed,
+                                 source=source or {}, cut=cut or {})
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.path.with_name(f".{self.path.name}.partial")
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.tmp.mkdir()
+        self._fh = open(self.tmp / FRAMES, "wb")
+        self._clip_start = 0
+        self._closed = False
+
+    def __enter__(self) -> "StoreWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def append(self, frames: np.ndarray) -> None:
+        """Append (N, H, W) or (H, W) uint8 pictures, 0 = dancer, 255 = background."""
+        frames = np.asarray(frames)
+        if frames.ndim == 2:
+            frames = frames[None]
+        m = self.manifest
+        if frames.shape[1:] != (m.height, m.width) or frames.dtype != np.uint8:
+            raise ValueError(f"expected uint8 frames of shape (N, {m.height}, {m.width}), "
+                             f"got {frames.dtype} {frames.shape}")
+        if m.packed:
+            rows = np.packbits(frames.reshape(len(frames), -1) < 128, axis=1)
+            self._fh.write(rows.tobytes())
+        else:
+            self._fh.write(np.ascontiguousarray(frames).tobytes())
+        m.frames += len(frames)
+
+    def end_clip(self) -> None:
+        """Mark a boundary: frames before and after it are not continuous footage."""
+        if self.manifest.frames > self._clip_start:
+            self.manifest.clips.append([self._clip_start, self.manifest.frames])
+        self._clip_start = self.manifest.frames
+
+    def add_file(self, name: str, src: str | os.PathLike) -> Path:
+        """Copy a side file (music, preview) into the store."""
+        dst = self.tmp / name
+        shutil.copyfile(src, dst)
+        return dst
+
+    def file(self, name: str) -> Path:
+        """Path for a side file written directly into the store being built."""
+        return self.tmp / name
+
+    def close(self) -> FrameStore:
+        if self._closed:
+            return FrameStore.open(self.path)
+        self._fh.close()
+        self.end_clip()
+        m = self.manifest
+        if m.frames == 0:
+            self.abort()
+            raise UserError("no frames to store")
+        write_json(self.tmp / MANIFEST, {k: getattr(m, k) for k in m.__dataclass_fields__})
+        if self.path.exists():
+            if not self.force:
+                self.abort()
+                raise UserError(f"{self.path} already exists (use --force to replace it)")
+            old = self.path.with_name(f".{self.path.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(self.path, old)
+            os.replace(self.tmp, self.path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(self.tmp, self.path)
+        self._closed = True
+        return FrameStore.open(self.path)
+
+    def abort(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self._closed = True

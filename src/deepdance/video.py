@@ -1,0 +1,202 @@
+"""Video and audio in and out through PyAV (libx264, AAC and GIF live in its wheel; no ffmpeg binary).
+
+Frames go to the encoder straight from numpy in batches: no plotting library, no per-frame files.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import av
+import numpy as np
+
+from .errors import UserError
+from .files import atomic_path
+
+VIDEO_EXTENSIONS = {".mp4", ".webm", ".mkv", ".avi", ".mov", ".gif", ".m4v", ".mpg", ".mpeg"}
+
+
+# --- writing --------------------------------------------------------------------------------------
+def _even(n: int) -> int:
+    return n + (n % 2)
+
+
+def _as_gray_batches(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    for f in frames:
+        f = np.asarray(f)
+        yield f[None] if f.ndim == 2 else f
+
+
+def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], *, fps: float,
+                audio: str | os.PathLike | None = None, crf: int = 18) -> int:
+    """Write grey uint8 frames (batches of (N, H, W) or single (H, W)) to an mp4 or a GIF.
+
+    mp4: H.264, yuv420p (plays everywhere), with `audio` muxed as AAC and cut to the video's length.
+    gif: palette GIF at `fps`. Written to a temporary name and renamed. Returns the frame count.
+    """
+    path = Path(path)
+    gif = path.suffix.lower() == ".gif"
+    rate = Fraction(fps).limit_denominator(1000)
+    batches = _as_gray_batches(frames)
+    first = next(batches, None)
+    if first is None:
+        raise UserError(f"no frames to write to {path}")
+    h, w = first.shape[1:3]
+    count = 0
+    with atomic_path(path) as tmp:
+        with av.open(str(tmp), mode="w", format="gif" if gif else "mp4") as out:
+            # every stream is added before the first packet: the container header is written then
+            vs = out.add_stream("gif" if gif else "libx264", rate=rate)
+            vs.width, vs.height = (w, h) if gif else (_even(w), _even(h))
+            vs.pix_fmt = "gray" if gif else "yuv420p"
+            if not gif:
+                vs.options = {"crf": str(crf), "preset": "veryfast"}
+            sound = _open_audio(out, Path(audio)) if audio is not None and not gif else None
+            pad = (vs.height - h, vs.width - w)
+            for batch in itertools.chain([first], batches):
+                for f in batch:
+                    if pad != (0, 0):
+                        f = np.pad(f, ((0, pad[0]), (0, pad[1])), constant_values=255)
+                    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="gray")
+                    frame.pts = count
+                    frame.time_base = 1 / rate
+                    for packet in vs.encode(frame):
+                        out.mux(packet)
+                    count += 1
+            for packet in vs.encode():
+                out.mux(packet)
+            if sound is not None:
+                _mux_audio(out, *sound, seconds=count / float(rate))
+    return count
+
+
+def _open_audio(out, audio: Path):
+    """Open the sound file and add a matching AAC stream to `out` (before any packet is muxed)."""
+    src = open_container(audio)
+    if not src.streams.audio:
+        src.close()
+        raise UserError(f"{audio} has no audio stream")
+    ins = src.streams.audio[0]
+    astream = out.add_stream("aac", rate=ins.rate or 44100)
+    astream.layout = "stereo" if (ins.channels or 1) > 1 else "mono"
+    return src, astream
+
+
+def _mux_audio(out, src, astream, *, seconds: float) -> None:
+    """Re-encode the sound as AAC, stopping at `seconds` so that sound and dance end together."""
+    with src:
+        rate = astream.rate
+        layout = astream.layout.name
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        limit = int(round(seconds * rate))
+        written = 0
+        for frame in src.decode(src.streams.audio[0]):
+            for rf in resampler.resample(frame):
+                keep = min(rf.samples, limit - written)
+                if keep <= 0:
+                    break
+                if keep < rf.samples:
+                    rf = av.AudioFrame.from_ndarray(np.ascontiguousarray(rf.to_ndarray()[:, :keep]),
+                                                    format="fltp", layout=layout)
+                    rf.sample_rate = rate
+                rf.pts = written
+                rf.time_base = Fraction(1, rate)
+                written += rf.samples
+                for packet in astream.encode(rf):
+                    out.mux(packet)
+            if written >= limit:
+                break
+        for packet in astream.encode(None):
+            out.mux(packet)
+
+
+# --- reading --------------------------------------------------------------------------------------
+def open_container(path: str | os.PathLike):
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"no such file: {path}")
+    if path.is_dir():
+        raise UserError(f"{path} is a folder, not a video")
+    if path.stat().st_size == 0:
+        raise UserError(f"{path} is empty (0 bytes)")
+    try:
+        return av.open(str(path))
+    except (av.error.InvalidDataError, av.error.FFmpegError, UnicodeDecodeError) as e:
+        raise UserError(f"{path} is not a readable video ({e.__class__.__name__})") from None
+
+
+def probe(path: str | os.PathLike) -> dict:
+    """Basic facts about a video file: size, frame rate, duration, frame count estimate, audio."""
+    with open_container(path) as c:
+        if not c.streams.video:
+            raise UserError(f"{path} has no video stream")
+        vs = c.streams.video[0]
+        fps = float(vs.average_rate or vs.guessed_rate or 25)
+        duration = float(vs.duration * vs.time_base) if vs.duration else (
+            c.duration / av.time_base if c.duration else None)
+        return {
+            "width": vs.codec_context.width, "height": vs.codec_context.height, "fps": fps,
+            "duration": duration, "frames": vs.frames or (round(duration * fps) if duration else None),
+            "codec": vs.codec_context.name, "has_audio": bool(c.streams.audio),
+        }
+
+
+def read_frames(path: str | os.PathLike, *, fps: float | None = None,
+                fmt: str = "rgb24") -> Iterator[tuple[float, np.ndarray]]:
+    """Decode frames as (time in s, HxWx3 uint8), sampled at `fps` (None = every frame).
+
+    Sampling picks, for each tick of the output clock, the first decoded frame at or after it,
+    which works for variable frame rate sources too.
+    """
+    with open_container(path) as c:
+        if not c.streams.video:
+            raise UserError(f"{path} has no video stream")
+        vs = c.streams.video[0]
+        vs.thread_type = "AUTO"
+        next_t = 0.0
+        try:
+            for frame in c.decode(vs):
+                t = float(frame.pts * vs.time_base) if frame.pts is not None else next_t
+                if fps is not None:
+                    if t + 1e-6 < next_t:
+                        continue
+                    next_t += 1.0 / fps
+                    while next_t <= t:  # a source gap: skip the ticks it covers
+                        next_t += 1.0 / fps
+                yield t, frame.to_ndarray(format=fmt)
+        except av.error.FFmpegError as e:
+            raise UserError(f"{path}: decoding failed ({e.__class__.__name__}: {e})") from None
+
+
+def read_audio(path: str | os.PathLike, *, sr: int = 22050) -> np.ndarray:
+    """Decode the first audio stream of any file PyAV reads, as mono float32 at `sr` Hz."""
+    with open_container(path) as c:
+        if not c.streams.audio:
+            raise UserError(f"{path} has no audio stream")
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sr)
+        chunks = []
+        for frame in c.decode(c.streams.audio[0]):
+            for rf in resampler.resample(frame):
+                chunks.append(rf.to_ndarray().reshape(-1))
+        for rf in resampler.resample(None):
+            chunks.append(rf.to_ndarray().reshape(-1))
+    return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+
+
+def has_audio(path: str | os.PathLike) -> bool:
+    with open_container(path) as c:
+        return bool(c.streams.audio)
+
+
+def extract_audio(path: str | os.PathLike, out_wav: str | os.PathLike, *, sr: int = 22050) -> Path:
+    """Save the audio track of a video as a mono WAV (atomically)."""
+    import soundfile as sf
+
+    samples = read_audio(path, sr=sr)
+    with atomic_path(out_wav) as tmp:
+        sf.write(str(tmp), samples, sr, format="WAV", subtype="PCM_16")
+    return Path(out_wav)
