@@ -26,6 +26,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp)
     try:
         yield tmp
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are meant to be shared like any file
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .errors import UserError
-from .files import atomic_path, read_json, write_json
+from .files import check_writable_dir, read_json, write_json
 
 FORMAT = "deepdance-framestore/1"
 MANIFEST = "manifest.json"
@@ -163,6 +163,7 @@ class StoreWriter:
         self.path = Path(path)
         if self.path.exists() and not force:
             raise UserError(f"{self.path} already exists (use --force to replace it)")
+        check_writable_dir(self.path.parent)
         self.force = force
         self.manifest = Manifest(width=int(width), height=int(height), fps=float(fps), packed=packed,
                                  source=source or {}, cut=cut or {})

@@ -25,15 +25,17 @@ def _even(n: int) -> int:
     return n + (n % 2)
 
 
-def _as_gray_batches(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+def _as_batches(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """Batches (N, H, W) grey or (N, H, W, 3) rgb; single (H, W) or (H, W, 3) frames become batches of one."""
     for f in frames:
         f = np.asarray(f)
-        yield f[None] if f.ndim == 2 else f
+        rgb_frame = f.ndim == 3 and f.shape[-1] == 3
+        yield f[None] if f.ndim == 2 or rgb_frame else f
 
 
 def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], *, fps: float,
                 audio: str | os.PathLike | None = None, crf: int = 18) -> int:
-    """Write grey uint8 frames (batches of (N, H, W) or single (H, W)) to an mp4 or a GIF.
+    """Write uint8 frames (batches of (N, H, W) grey or (N, H, W, 3) rgb, or single frames) to an mp4 or a GIF.
 
     mp4: H.264, yuv420p (plays everywhere), with `audio` muxed as AAC and cut to the video's length.
     gif: palette GIF at `fps`. Written to a temporary name and renamed. Returns the frame count.
@@ -41,18 +43,19 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], *, fps: f
     path = Path(path)
     gif = path.suffix.lower() == ".gif"
     rate = Fraction(fps).limit_denominator(1000)
-    batches = _as_gray_batches(frames)
+    batches = _as_batches(frames)
     first = next(batches, None)
     if first is None:
         raise UserError(f"no frames to write to {path}")
     h, w = first.shape[1:3]
+    rgb = first.ndim == 4
     count = 0
     with atomic_path(path) as tmp:
         with av.open(str(tmp), mode="w", format="gif" if gif else "mp4") as out:
             # every stream is added before the first packet: the container header is written then
             vs = out.add_stream("gif" if gif else "libx264", rate=rate)
             vs.width, vs.height = (w, h) if gif else (_even(w), _even(h))
-            vs.pix_fmt = "gray" if gif else "yuv420p"
+            vs.pix_fmt = ("rgb8" if rgb else "gray") if gif else "yuv420p"
             if not gif:
                 vs.options = {"crf": str(crf), "preset": "veryfast"}
             sound = _open_audio(out, Path(audio)) if audio is not None and not gif else None
@@ -60,8 +63,8 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], *, fps: f
             for batch in itertools.chain([first], batches):
                 for f in batch:
                     if pad != (0, 0):
-                        f = np.pad(f, ((0, pad[0]), (0, pad[1])), constant_values=255)
-                    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="gray")
+                        f = np.pad(f, ((0, pad[0]), (0, pad[1])) + ((0, 0),) * (f.ndim - 2), constant_values=255)
+                    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24" if rgb else "gray")
                     frame.pts = count
                     frame.time_base = 1 / rate
                     for packet in vs.encode(frame):
@@ -83,6 +86,7 @@ def _open_audio(out, audio: Path):
     ins = src.streams.audio[0]
     astream = out.add_stream("aac", rate=ins.rate or 44100)
     astream.layout = "stereo" if (ins.channels or 1) > 1 else "mono"
+    astream.options = {"aac_coder": "fast"}  # ~5x faster than the default coder, same bitrate
     return src, astream
 
 

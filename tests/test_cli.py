@@ -1,0 +1,52 @@
+"""Bad input on the command line: one clear line on stderr, exit code 2, no traceback, nothing lost."""
+
+import subprocess
+import sys
+
+import pytest
+
+from deepdance.cli import main
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "deepdance", *args], capture_output=True, text=True, timeout=300)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, needle: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert needle in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["synth", "--out", "{tmp}/s", "--size", "200by120"], "bad size"),
+    (["synth", "--out", "{tmp}/s", "--size", "0x120"], "bad size"),
+    (["synth", "--out", "{tmp}/s", "--seconds", "0"], "must be positive"),
+    (["synth", "--out", "{tmp}/s", "--seconds", "-3"], "must be positive"),
+    (["synth", "--out", "{tmp}/s", "--fps", "0"], "must be positive"),
+    (["synth", "--out", "{tmp}/s", "--fps", "abc"], "expected a number"),
+    (["synth"], "required"),
+    (["dance"], "invalid choice"),
+])
+def test_bad_flags(tmp_path, args, needle, capsys):
+    code = main([a.replace("{tmp}", str(tmp_path)) for a in args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and needle in err[0], err
+    assert not (tmp_path / "s").exists()
+
+
+def test_unwritable_output_folder(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("I am a file, not a folder")
+    assert_one_line_error(run_cli("synth", "--out", str(blocker / "store"), "--seconds", "1"), "cannot")
+    assert blocker.read_text() == "I am a file, not a folder"
+
+
+def test_existing_output_is_kept_without_force(tmp_path):
+    out = tmp_path / "store"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    assert_one_line_error(run_cli("synth", "--out", str(out), "--seconds", "1"), "--force")
+    assert (out / "precious.txt").read_text() == "keep me"

@@ -1,0 +1,115 @@
+"""The synth stage: a frame store of the built-in dancer with its music and a preview."""
+
+import cv2
+import numpy as np
+import pytest
+import soundfile as sf
+
+from deepdance.errors import UserError
+from deepdance.store import FrameStore
+from deepdance.synth import SynthConfig, render_frames, synthesize
+from deepdance.video import probe, read_frames
+
+
+def synth(tmp_path, name, **kw):
+    kw.setdefault("seconds", 3.0)
+    kw.setdefault("preview", False)
+    chunk = kw.pop("chunk", None)
+    return synthesize(SynthConfig(**kw), tmp_path / name, progress=False, chunk=chunk)
+
+
+def test_same_seed_same_bytes_whatever_the_chunk_size(tmp_path):
+    a = synth(tmp_path, "a", seed=3)
+    b = synth(tmp_path, "b", seed=3, chunk=7)
+    c = synth(tmp_path, "c", seed=4)
+    for name in ("frames.bin", "music.wav"):
+        assert (a.path / name).read_bytes() == (b.path / name).read_bytes()
+        assert (a.path / name).read_bytes() != (c.path / name).read_bytes()
+    assert np.array_equal(render_frames(SynthConfig(seconds=3.0, seed=3), 10, 20), a.frames(10, 20))
+
+
+def test_frames_show_one_moving_dancer_of_plausible_size():
+    cfg = SynthConfig(seconds=20, seed=1)
+    frames = render_frames(cfg, 0, cfg.frames)
+    assert frames.shape == (240, 120, 200) and frames.dtype == np.uint8
+    h, w = frames.shape[1:]
+    for f in frames:
+        n, _, stats, _ = cv2.connectedComponentsWithStats((f < 128).astype(np.uint8), connectivity=8)
+        areas = np.sort(stats[1:, cv2.CC_STAT_AREA])[::-1]
+        assert n >= 2 and (n == 2 or areas[1] < 0.01 * areas[0])    # one dancer, no loose parts
+        assert 0.02 < areas[0] / (h * w) < 0.2
+        top = stats[1:, cv2.CC_STAT_TOP][np.argmax(stats[1:, cv2.CC_STAT_AREA])]
+        tall = stats[1:, cv2.CC_STAT_HEIGHT].max()
+        assert 0.45 * h < tall <= h and top >= 0
+    change = (frames[1:] < 128) != (frames[:-1] < 128)
+    assert (change.mean(axis=(1, 2)) > 0).all()
+    # grey edges: the figure is anti-aliased
+    assert ((frames > 0) & (frames < 255)).any()
+
+
+def test_store_music_and_preview(tmp_path):
+    store = synth(tmp_path, "s", seconds=4.0, seed=2, preview=True, bpm=120)
+    again = FrameStore.open(store.path)
+    m = again.manifest
+    assert len(again) == 48 and m.fps == 12 and (m.width, m.height) == (200, 120)
+    assert m.source == {"kind": "builtin-dancer", "seed": 2, "bpm": 120.0}
+    assert m.cut == {"mode": "rendered"} and m.audio == "music.wav"
+    assert m.extra["beats"]["bpm"] == 120.0 and m.extra["beats"]["count"] == 8
+    info = sf.info(str(again.audio_path))
+    assert info.samplerate == 22050 and info.channels == 1 and abs(info.duration - 4.0) < 1e-3
+    preview = store.path / "preview.mp4"
+    facts = probe(preview)
+    assert facts["codec"] == "h264" and facts["has_audio"] and facts["frames"] == 48
+    decoded = [f for _, f in read_frames(preview, fmt="gray")]
+    assert len(decoded) == 48
+    assert np.abs(decoded[20].astype(int) - again[20]).mean() < 6
+    assert not list(tmp_path.glob(".*"))   # no temporary leftovers
+
+
+def test_large_frames_draw_the_same_dance(tmp_path):
+    big = synth(tmp_path, "big", seconds=1.0, seed=5, width=800, height=480)
+    small = render_frames(SynthConfig(seconds=1.0, seed=5), 0, 12) < 128
+    frames = big.frames()
+    assert frames.shape == (12, 480, 800)
+    shrunk = frames.reshape(12, 120, 4, 200, 4).mean(axis=(2, 4)) < 128
+    assert (small & shrunk).sum() / (small | shrunk).sum() > 0.85
+    odd = render_frames(SynthConfig(seconds=1.0, width=131, height=77), 0, 3)
+    assert odd.shape == (3, 77, 131) and (odd < 128).any()
+
+
+@pytest.mark.parametrize("kw, needle", [
+    ({"seconds": 0}, "must be positive"),
+    ({"seconds": -2.0}, "must be positive"),
+    ({"seconds": float("nan")}, "number"),
+    ({"fps": 0}, "must be positive"),
+    ({"seconds": 0.01}, "less than one frame"),
+    ({"width": 4}, "between 8 and 8192"),
+    ({"height": 10_000}, "between 8 and 8192"),
+    ({"width": 200.5}, "whole number"),
+    ({"bpm": 5}, "bpm"),
+    ({"seconds": "long"}, "number"),
+])
+def test_bad_config_values(kw, needle):
+    with pytest.raises(UserError, match=needle):
+        SynthConfig(**kw)
+
+
+def test_config_round_trip_and_bad_json(tmp_path):
+    cfg = SynthConfig(seconds=2, bpm=100, width=320, height=240)
+    cfg.save(tmp_path / "c.json")
+    assert SynthConfig.load(tmp_path / "c.json") == cfg
+    with pytest.raises(UserError):
+        SynthConfig.from_dict({"seconds": -1})
+    with pytest.raises(UserError):
+        SynthConfig.from_dict({"tempo": 100})
+
+
+def test_existing_output_needs_force(tmp_path):
+    out = tmp_path / "s"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(UserError, match="--force"):
+        synthesize(SynthConfig(seconds=1), out, progress=False)
+    assert (out / "keep.txt").read_text() == "mine"
+    store = synthesize(SynthConfig(seconds=1, preview=False), out, force=True, progress=False)
+    assert len(store) == 12 and not (out / "keep.txt").exists()
