@@ -113,3 +113,19 @@ def test_existing_output_needs_force(tmp_path):
     assert (out / "keep.txt").read_text() == "mine"
     store = synthesize(SynthConfig(seconds=1, preview=False), out, force=True, progress=False)
     assert len(store) == 12 and not (out / "keep.txt").exists()
+
+
+def test_synth_from_motion_files(tmp_path):
+    """Real motion capture renders with the same body into a store (skips without ../shared)."""
+    from conftest import shared_file
+    from deepdance.cli import main
+
+    bvh = shared_file("motion", "cmu_salsa_bvh", "cmu60_01_salsa_lead_scaled.bvh")
+    kp = shared_file("motion", "aistpp_keypoints2d", "gBR_sBM_cAll_d04_mBR0_ch02.npz")
+    assert main(["synth", "--motion", str(bvh), "--motion-fps", "60", "--out", str(tmp_path / "bvh")]) == 0
+    assert main(["synth", "--motion", str(kp), "--view", "3", "--no-preview", "--out", str(tmp_path / "kp")]) == 0
+    bvh_store, kp_store = FrameStore.open(tmp_path / "bvh"), FrameStore.open(tmp_path / "kp")
+    assert len(bvh_store) == round(2242 / 60 * 12) and bvh_store.manifest.source["kind"] == "bvh"
+    assert len(kp_store) == 144 and kp_store.manifest.source["view"] == 3
+    assert bvh_store.audio_path is None
+    assert main(["synth", "--motion", str(kp), "--view", "12", "--out", str(tmp_path / "bad")]) == 2

@@ -60,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("synth", help="render the built-in dancer and its music into a frame store")
     p.add_argument("--out", required=True, type=Path, help="frame store folder to create")
     _add_synth_flags(p)
+    p.add_argument("--motion", type=Path, default=None,
+                   help="dance a motion file instead: BVH, or COCO-17 2-D keypoints (.npz/.npy, as AIST++)")
+    p.add_argument("--motion-fps", type=_positive(float), default=None,
+                   help="frame rate of the motion file, when the file states it wrongly")
+    p.add_argument("--view", default=None,
+                   help="camera for --motion: BVH yaw in degrees or front/side/back; keypoints: view index")
     p.add_argument("--packed", action="store_true", help="store frames as bits (8x smaller, no grey edges)")
     p.add_argument("--no-preview", action="store_true", help="skip the preview mp4")
     p.add_argument("--force", action="store_true", help="replace an existing store")
@@ -129,7 +135,8 @@ def cmd_synth(args) -> None:
 
     w, h = parse_size(args.size)
     cfg = SynthConfig(width=w, height=h, seed=args.seed, bpm=args.bpm, packed=args.packed,
-                      preview=not args.no_preview,
+                      preview=not args.no_preview, motion=str(args.motion) if args.motion else None,
+                      motion_fps=args.motion_fps, view=args.view,
                       **{k: v for k, v in (("seconds", args.seconds), ("fps", args.fps)) if v is not None})
     store = synthesize(cfg, args.out, force=args.force)
     print(f"frame store: {store.path} ({len(store)} frames, {store.width}x{store.height} at {store.fps:g} fps)")

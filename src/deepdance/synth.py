@@ -36,6 +36,9 @@ class SynthConfig(Config):
     bpm: float | None = None     # None: picked from the seed, 90-140
     packed: bool = False
     preview: bool = True
+    motion: str | None = None       # a BVH or COCO-17 keypoint file danced instead of the choreography
+    motion_fps: float | None = None  # overrides the file's frame rate (some files state it wrongly)
+    view: str | None = None         # camera: BVH yaw in degrees or front/side/back; keypoints: view index
 
     def __post_init__(self):
         def number(name, value, kind=numbers.Real):
@@ -88,6 +91,22 @@ class _Dancer:
         return draw_poses(self.choreo.poses(start, stop), self.body, self.camera)
 
 
+class _MotionDancer:
+    """The same body dancing a motion file: BVH or COCO-17 keypoints, resampled to the frame rate."""
+
+    def __init__(self, cfg: SynthConfig):
+        from .dancer.motion import load_motion
+
+        self.motion = load_motion(cfg.motion, fps=cfg.motion_fps, view=cfg.view).resample(cfg.fps)
+        self.body = Body.from_seed(cfg.seed)
+        self.camera = Camera.fit(cfg.width, cfg.height)
+
+    def frames(self, start: int, stop: int) -> np.ndarray:
+        from .dancer.motion import motion_frames
+
+        return motion_frames(self.motion, self.body, self.camera, start, stop)
+
+
 def render_frames(cfg: SynthConfig, start: int = 0, stop: int | None = None) -> np.ndarray:
     """Frames [start, stop) of the dance as uint8 (N, H, W), dancer 0 on 255, in memory."""
     stop = cfg.frames if stop is None else stop
@@ -98,32 +117,44 @@ def synthesize(cfg: SynthConfig, out: str | os.PathLike, *, force: bool = False,
                chunk: int | None = None) -> FrameStore:
     """Render the dance into a new frame store at `out`, with music.wav and (optionally) preview.mp4.
 
+    With `cfg.motion` the body dances that motion file instead (no music: motion files carry none).
     `chunk` frames are rendered at a time (default: about 16 MB of frames, at most 256).
     """
+    chunk = chunk or max(1, min(256, (16 << 20) // (cfg.width * cfg.height)))
+    source = {"kind": "motion", "seed": cfg.seed} if cfg.motion else \
+        {"kind": "builtin-dancer", "seed": cfg.seed, "bpm": cfg.tempo}
+    # the writer comes first: an existing `out` without force fails before any work
+    with StoreWriter(Path(out), width=cfg.width, height=cfg.height, fps=cfg.fps, packed=cfg.packed,
+                     source=source, cut={"mode": "rendered"}, force=force) as writer:
+        if cfg.motion:
+            dancer = _MotionDancer(cfg)
+            writer.manifest.source.update(dancer.motion.source)
+            _write_frames(writer, dancer, len(dancer.motion), cfg, chunk=chunk, progress=progress)
+        else:
+            dancer = _Dancer(cfg)
+            bpm, n = cfg.tempo, cfg.frames
+            wav = write_music(writer.file(MUSIC), bpm, cfg.samples, seed=cfg.seed)
+            writer.manifest.audio = MUSIC
+            writer.manifest.extra = {
+                "bpm": bpm,
+                # beat k sounds at offset + k * 60 / bpm seconds, in the music and in the dance
+                "beats": {"bpm": bpm, "offset": 0.0, "count": len(dancer.choreo.beat_times(n / cfg.fps)),
+                          "per_bar": BEATS_PER_BAR, "per_phrase": BEATS_PER_PHRASE},
+                "moves": list(MOVES),
+                "body": {"hair": dancer.body.hair, "skirt": dancer.body.skirt},
+            }
+            _write_frames(writer, dancer, n, cfg, chunk=chunk, progress=progress, audio=wav)
+        return writer.close()
+
+
+def _write_frames(writer: StoreWriter, dancer, n: int, cfg: SynthConfig, *, chunk: int, progress: bool,
+                  audio=None) -> None:
+    """Render chunk by chunk into the store and, in the same pass, into the preview video."""
     from tqdm import tqdm
 
     from .video import write_video
 
-    bpm, n = cfg.tempo, cfg.frames
-    chunk = chunk or max(1, min(256, (16 << 20) // (cfg.width * cfg.height)))
-    # the writer comes first: an existing `out` without force fails before any work
-    with StoreWriter(Path(out), width=cfg.width, height=cfg.height, fps=cfg.fps, packed=cfg.packed,
-                     source={"kind": "builtin-dancer", "seed": cfg.seed, "bpm": bpm},
-                     cut={"mode": "rendered"}, force=force) as writer:
-        dancer = _Dancer(cfg)
-        wav = write_music(writer.file(MUSIC), bpm, cfg.samples, seed=cfg.seed)
-        writer.manifest.audio = MUSIC
-        seconds = n / cfg.fps
-        writer.manifest.extra = {
-            "bpm": bpm,
-            # beat k sounds at offset + k * 60 / bpm seconds, in the music and in the dance
-            "beats": {"bpm": bpm, "offset": 0.0, "count": len(dancer.choreo.beat_times(seconds)),
-                      "per_bar": BEATS_PER_BAR, "per_phrase": BEATS_PER_PHRASE},
-            "moves": list(MOVES),
-            "body": {"hair": dancer.body.hair, "skirt": dancer.body.skirt},
-        }
-        bar = tqdm(total=n, unit="frame", desc="synth", disable=not progress)
-
+    with tqdm(total=n, unit="frame", desc="synth", disable=not progress) as bar:
         def chunks():
             for start in range(0, n, chunk):
                 frames = dancer.frames(start, min(n, start + chunk))
@@ -131,12 +162,8 @@ def synthesize(cfg: SynthConfig, out: str | os.PathLike, *, force: bool = False,
                 bar.update(len(frames))
                 yield frames
 
-        try:
-            if cfg.preview:
-                write_video(writer.file(PREVIEW), chunks(), fps=cfg.fps, audio=wav)
-            else:
-                for _ in chunks():
-                    pass
-        finally:
-            bar.close()
-        return writer.close()
+        if cfg.preview:
+            write_video(writer.file(PREVIEW), chunks(), fps=cfg.fps, audio=audio)
+        else:
+            for _ in chunks():
+                pass

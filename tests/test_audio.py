@@ -1,0 +1,353 @@
+"""Music features, beat tracking and the Beat Align Score, on numpy-made clicks, noise and silhouettes.
+
+The first librosa beat tracking in a fresh environment compiles numba code once (~20 s); later runs
+load it from the cache.
+"""
+
+from __future__ import annotations
+
+import math
+
+import av
+import cv2
+import numpy as np
+import pytest
+import soundfile as sf
+
+from deepdance import audio
+from deepdance.audio import FEATURE_NAMES, SR
+from deepdance.errors import UserError
+
+FPS = 12
+
+
+def clicks(bpm: float, seconds: float) -> np.ndarray:
+    return audio.click_track(bpm, seconds, SR)
+
+
+def true_beats(bpm: float, seconds: float) -> np.ndarray:
+    return np.arange(0, seconds, 60 / bpm)
+
+
+def phase(features: np.ndarray, name: str) -> np.ndarray:
+    s, c = features[:, FEATURE_NAMES.index(f"{name}_sin")], features[:, FEATURE_NAMES.index(f"{name}_cos")]
+    return np.mod(np.arctan2(s, c) / (2 * np.pi), 1.0)
+
+
+def nearest(times: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Distance from each of `times` to the nearest of `targets`."""
+    return np.abs(np.asarray(times)[:, None] - np.asarray(targets)[None, :]).min(axis=1)
+
+
+def write_pyav(path, y: np.ndarray, sr: int, codec: str) -> None:
+    try:
+        av.codec.Codec(codec, "w")
+    except av.codec.codec.UnknownCodecError:
+        pytest.skip(f"this PyAV has no {codec} encoder")
+    with av.open(str(path), "w") as c:
+        stream = c.add_stream(codec, rate=sr, layout="mono")
+        for i in range(0, len(y), 1024):
+            chunk = y[None, i:i + 1024].astype(np.float32)
+            frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+            frame.sample_rate = sr
+            for packet in stream.encode(frame):
+                c.mux(packet)
+        for packet in stream.encode(None):
+            c.mux(packet)
+
+
+# --- beats -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("bpm", [100, 120, 87])
+def test_beats_of_a_click_track(bpm):
+    beats = audio.beat_times(clicks(bpm, 20), SR)
+    assert not beats.fallback and beats.reason == ""
+    assert len(beats.times) >= 0.8 * 20 * bpm / 60
+    assert nearest(beats.times, true_beats(bpm, 20)).max() < 1 / FPS
+    assert beats.tempo == pytest.approx(bpm, rel=0.02)
+    # the accented clicks (every 4th from 0, over a bass thump) are the downbeats
+    assert nearest(beats.downbeats, true_beats(bpm / 4, 20)).max() < 1 / FPS
+
+
+def drum_loop(bpm: float, seconds: float, seed: int = 0) -> np.ndarray:
+    """Kick on every beat, a snare on 2 and 4 (3x the kick's onset strength), hats between, and a bass note
+    that changes each bar."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(0.25 * SR)) / SR
+    kick = np.sin(2 * np.pi * np.cumsum(np.linspace(110, 40, len(t))) / SR) * np.exp(-t / 0.06)
+    snare = rng.standard_normal(len(t)) * np.exp(-t / 0.05)
+    hat = 0.2 * rng.standard_normal(len(t)) * np.exp(-t / 0.01)
+    y = np.zeros(int(seconds * SR) + len(t))
+    for k, start in enumerate(np.arange(0, seconds, 30 / bpm)):  # eighth notes: beat k // 2
+        i = int(start * SR)
+        y[i:i + len(t)] += hat if k % 2 else kick + (snare if (k // 2) % 2 else 0)
+    bass_roots = [55.0, 73.4, 61.7, 49.0]
+    tt = np.arange(len(y)) / SR
+    bar_of = (tt // (4 * 60 / bpm)).astype(int) % len(bass_roots)
+    y += 0.3 * np.sin(2 * np.pi * np.take(bass_roots, bar_of) * 2 * tt)
+    return (0.5 * y[:int(seconds * SR)] / np.abs(y).max()).astype(np.float32)
+
+
+@pytest.mark.parametrize("bpm", [104, 124])
+def test_bars_start_where_the_bass_and_harmony_change_not_on_the_snare(bpm):
+    beats = audio.beat_times(drum_loop(bpm, 20), SR)
+    # (at some other tempos librosa counts this loop in half or double time, its own choice of level)
+    assert beats.tempo == pytest.approx(bpm, rel=0.02)
+    assert nearest(beats.downbeats, true_beats(bpm / 4, 20)).max() < 1 / FPS
+
+
+@pytest.mark.parametrize("kind", ["noise", "tone"])
+def test_no_beat_falls_back_to_a_steady_grid(kind):
+    t = np.arange(10 * SR) / SR
+    y = np.random.default_rng(0).standard_normal(len(t)) if kind == "noise" else np.sin(2 * np.pi * 440 * t)
+    y = 0.3 * y
+    beats = audio.beat_times(y, SR)
+    assert beats.fallback and "no clear beat" in beats.reason and "120 BPM" in beats.reason
+    assert beats.tempo == 120.0
+    np.testing.assert_allclose(np.diff(beats.times), 0.5)
+    music = audio.compute_features(y, SR, fps=FPS)
+    assert music.beats.fallback
+
+
+def test_steady_beats_and_click_track():
+    y = clicks(100, 6)
+    assert y.dtype == np.float32 and len(y) == 6 * SR
+    starts = np.flatnonzero((np.abs(y[1:]) > 1e-3) & (np.abs(y[:-1]) <= 1e-3)) + 1
+    loud = starts[np.r_[True, np.diff(starts) > SR // 10]] / SR  # the first sample of each click
+    np.testing.assert_allclose(loud, true_beats(100, 6), atol=2 / SR)
+    beats = audio.steady_beats(100, 6)
+    np.testing.assert_allclose(beats.times, np.arange(11) * 0.6)
+    assert not beats.fallback
+    with pytest.raises(UserError):
+        audio.steady_beats(0, 6)
+
+
+# --- features ----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def click_features():
+    return audio.compute_features(clicks(100, 20), SR, fps=FPS)
+
+
+def test_features_shape_and_ranges(click_features):
+    f = click_features.features
+    assert f.shape == (20 * FPS, len(FEATURE_NAMES)) and f.dtype == np.float32
+    assert len(FEATURE_NAMES) == len(set(FEATURE_NAMES)) == 15
+    assert np.isfinite(f).all()
+    col = {name: f[:, i] for i, name in enumerate(FEATURE_NAMES)}
+    for name in ["onset", "loudness", *(n for n in FEATURE_NAMES if n.startswith("mel_"))]:
+        assert col[name].min() >= 0 and col[name].max() <= 1, name
+    assert col["tempo"] == pytest.approx(np.full(len(f), 100 / 120), rel=0.02)
+    # onsets: every click shows up in its frame or the next (spectral flux peaks up to ~30 ms late), and
+    # frames between clicks are quiet
+    t = np.arange(len(f)) / FPS
+    rows = np.round(true_beats(100, 20)[1:] * FPS).astype(int)
+    assert np.maximum(col["onset"][rows], col["onset"][rows + 1]).min() > 0.4
+    far = nearest(t, true_beats(100, 20)) > 0.15
+    assert col["onset"][far].max() < 0.1
+
+
+def test_beat_and_bar_phase_reset_on_the_beats(click_features):
+    f = click_features.features
+    t = np.arange(len(f)) / FPS
+    for name, period in [("beat", 0.6), ("bar", 2.4)]:
+        p = phase(f, name)
+        wraps = t[np.flatnonzero(np.diff(p) < 0) + 1]  # the first frame of each new beat / bar
+        due = true_beats(60 / period, 20)
+        # the reset comes in the first frame after the beat (librosa's beats may be a 23-ms hop off)
+        late = wraps[:, None] - due[None, :]
+        late = late[np.arange(len(wraps)), np.abs(late).argmin(axis=1)]
+        assert late.min() >= -0.03 and late.max() <= 1 / FPS + 0.03, name
+        inside = due[(due > 0.1) & (due < 19.9)]  # a beat at an end may reset outside the frames
+        assert len(inside) <= len(wraps) <= len(due), name
+        assert nearest(inside, wraps).max() <= 1 / FPS + 0.03, name
+        # between resets the phase climbs steadily, one frame's worth at a time
+        steps = np.diff(p)[np.diff(p) > 0]
+        np.testing.assert_allclose(steps, 1 / FPS / period, rtol=0.15)
+
+
+def test_features_are_deterministic_and_follow_n_frames(click_features):
+    y = clicks(100, 20)
+    again = audio.compute_features(y, SR, fps=FPS)
+    np.testing.assert_array_equal(again.features, click_features.features)
+    longer = audio.compute_features(y, SR, fps=FPS, n_frames=300)
+    np.testing.assert_array_equal(longer.features[:240], click_features.features)
+    past = longer.features[250:]
+    for silent in ("onset", "loudness"):
+        assert (past[:, FEATURE_NAMES.index(silent)] == 0).all()
+    assert np.diff(phase(longer.features, "beat")[250:]).max() > 0  # the beat goes on
+
+
+def test_given_beats_skip_tracking():
+    music = audio.compute_features(clicks(90, 8), SR, fps=25, beats=audio.steady_beats(90, 8))
+    p = phase(music.features, "beat")
+    t = np.arange(len(p)) / 25
+    np.testing.assert_allclose(p, np.mod(t / (60 / 90), 1.0), atol=1e-5)
+
+
+def test_feature_cache_is_hit_the_second_time(tmp_path, monkeypatch):
+    wav = tmp_path / "song.wav"
+    sf.write(wav, clicks(100, 10), SR)
+    cache = tmp_path / "cache"
+    first = audio.features_for_file(wav, fps=FPS, cache_dir=cache)
+    assert not first.cached
+    assert len(list(cache.glob("music-*.npy"))) == len(list(cache.glob("music-*.json"))) == 1
+
+    def boom(*a, **k):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(audio, "compute_features", boom)
+    second = audio.features_for_file(wav, fps=FPS, cache_dir=cache)
+    assert second.cached
+    np.testing.assert_array_equal(second.features, first.features)
+    np.testing.assert_allclose(second.beats.times, first.beats.times, atol=1e-6)
+    assert (second.beats.tempo, second.beats.first_downbeat, second.beats.fallback) == \
+        (first.beats.tempo, first.beats.first_downbeat, first.beats.fallback)
+    # other parameters or other content are other entries
+    monkeypatch.undo()
+    assert not audio.features_for_file(wav, fps=25, cache_dir=cache).cached
+    sf.write(wav, clicks(110, 10), SR)
+    assert not audio.features_for_file(wav, fps=FPS, cache_dir=cache).cached
+
+
+def test_features_for_a_store_are_stored_beside_its_frames(tmp_path):
+    from deepdance.store import StoreWriter
+
+    wav = tmp_path / "music.wav"
+    sf.write(wav, clicks(120, 5), SR)
+    with StoreWriter(tmp_path / "store", width=8, height=6, fps=FPS) as w:
+        w.append(np.full((50, 6, 8), 255, np.uint8))
+        w.add_file("music.wav", wav)
+        w.manifest.audio = "music.wav"
+    store = w.close()
+    music = audio.features_for_store(store)
+    assert music.features.shape == (50, len(FEATURE_NAMES))
+    assert list(store.path.glob("music-*.npy")) and audio.features_for_store(store).cached
+
+    with StoreWriter(tmp_path / "mute", width=8, height=6, fps=FPS) as w:
+        w.append(np.full((5, 6, 8), 255, np.uint8))
+    with pytest.raises(UserError, match="--music"):
+        audio.features_for_store(w.close())
+
+
+# --- reading music -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("ext", ["flac", "ogg", "mp3", "m4a"])
+def test_reads_compressed_formats(tmp_path, ext):
+    y = clicks(120, 3) + 0.05 * np.sin(2 * np.pi * 220 * np.arange(3 * SR) / SR).astype(np.float32)
+    path = tmp_path / f"song.{ext}"
+    if ext in ("flac", "ogg"):
+        sf.write(path, y, SR)
+    else:
+        write_pyav(path, y, SR, {"mp3": "libmp3lame", "m4a": "aac"}[ext])
+    got = audio.load_audio(path)
+    assert got.dtype == np.float32 and got.ndim == 1
+    assert abs(len(got) - len(y)) < 0.1 * SR  # codecs pad by a frame or two
+    assert np.abs(got).max() > 0.3
+
+
+def test_reads_the_audio_track_of_a_video(tmp_path):
+    from deepdance.video import write_video
+
+    wav = tmp_path / "a.wav"
+    sf.write(wav, clicks(120, 4), 44100 // 2)
+    frames = np.full((3 * FPS, 32, 32), 255, np.uint8)
+    write_video(tmp_path / "with.mp4", frames, fps=FPS, audio=wav)
+    assert len(audio.load_audio(tmp_path / "with.mp4")) == pytest.approx(3 * SR, abs=0.1 * SR)
+    write_video(tmp_path / "without.mp4", frames, fps=FPS)
+    with pytest.raises(UserError, match="no audio track"):
+        audio.load_audio(tmp_path / "without.mp4")
+
+
+def test_resampled_by_soundfile_when_pyav_cannot_read(tmp_path, monkeypatch):
+    from deepdance import video
+
+    wav = tmp_path / "song.wav"
+    sf.write(wav, audio.click_track(120, 3, 44100), 44100)
+
+    def refuse(path):
+        raise UserError(f"{path} is not a readable video")
+
+    monkeypatch.setattr(video, "has_audio", refuse)
+    assert len(audio.load_audio(wav)) == pytest.approx(3 * SR, abs=2)
+
+
+@pytest.mark.parametrize("case,match", [
+    ("text", "not a readable audio file"),
+    ("silent", "silent"),
+    ("short", "only 1.0 s"),
+    ("missing", "no such music file"),
+    ("empty", "empty"),
+])
+def test_bad_music_is_a_user_error(tmp_path, case, match):
+    path = tmp_path / "song.wav"
+    if case == "text":
+        path.write_text("this is not a song\n" * 50)
+    elif case == "silent":
+        sf.write(path, np.zeros(5 * SR, np.float32), SR)
+    elif case == "short":
+        sf.write(path, clicks(120, 1), SR)
+    elif case == "empty":
+        path.touch()
+    with pytest.raises(UserError, match=match) as info:
+        audio.load_audio(path)
+    assert "\n" not in str(info.value)
+    with pytest.raises(UserError, match=match):
+        audio.features_for_file(path, fps=FPS, cache_dir=tmp_path / "cache")
+
+
+# --- motion beats, BAS, dominant period ----------------------------------------------------------------
+def swinging_blob(period: float, seconds: float, fps: float) -> np.ndarray:
+    """A disc swinging left and right, pausing at each multiple of `period` (speed ~ |sin(pi t / period)|)."""
+    t = np.arange(int(seconds * fps)) / fps
+    x = 48 - 25 * np.cos(np.pi * t / period)
+    frames = np.full((len(t), 48, 96), 255, np.uint8)
+    for f, xi in zip(frames, x):
+        cv2.circle(f, (int(round(xi)), 24), 10, 0, -1)
+    return frames
+
+
+def test_motion_energy_and_plateaus():
+    frames = swinging_blob(0.6, 3, FPS)
+    e = audio.motion_energy(frames)
+    assert e.shape == (len(frames),) and (e >= 0).all() and (e <= 1).all()
+    # a held pose is one motion beat, at its middle; the ends of the sequence never count
+    energy = np.r_[np.linspace(1, 0, 6), np.zeros(5), np.linspace(0, 1, 6)]
+    assert audio.motion_beats(energy, FPS, smooth=0) == pytest.approx([8 / FPS])  # zeros at 5..11
+    assert len(audio.motion_beats(np.linspace(0, 1, 20), FPS)) == 0
+
+
+def test_bas_on_hand_made_sequences():
+    beats = np.arange(0.5, 20, 0.5)
+    t = np.arange(20 * FPS) / FPS
+    on_beat = audio.motion_beats(1 - np.cos(2 * np.pi * t / 0.5), FPS)
+    assert audio.beat_align_score(on_beat, beats) > 0.99
+    assert audio.beat_align_score(on_beat + 0.25, beats) < 0.05  # exactly off the beat
+    rng = np.random.default_rng(0)
+    random = [audio.beat_align_score(np.sort(rng.uniform(0, 20, len(beats))), beats) for _ in range(5)]
+    assert max(random) < 0.6
+    assert audio.beat_align_score([], beats) == 0.0
+    with pytest.raises(ValueError):
+        audio.beat_align_score(on_beat, [])
+    # sigma sets the tolerance: a miss of 0.1 s scores exp(-1/2) with sigma = 0.1 s
+    assert audio.beat_align_score([1.1], [1.0]) == pytest.approx(math.exp(-0.5))
+
+
+def test_bas_of_silhouettes_pausing_on_the_beat():
+    frames = swinging_blob(0.6, 12, FPS)
+    beats = true_beats(100, 12)
+    assert audio.bas(frames, FPS, beats) > 0.85
+    assert audio.bas(frames, FPS, beats + 0.3) < 0.1
+
+
+@pytest.mark.parametrize("period", [0.6, 0.45, 1.2])
+def test_dominant_period_of_a_known_rhythm(period):
+    rng = np.random.default_rng(1)
+    t = np.arange(30 * FPS) / FPS
+    energy = np.abs(np.sin(np.pi * t / period)) + 0.2 * rng.standard_normal(len(t))
+    assert audio.dominant_period(energy, FPS) == pytest.approx(period, rel=0.02)
+    assert np.isnan(audio.dominant_period(np.ones(100), FPS))
+
+
+def test_dance_to_100_bpm_moves_at_the_beat_period():
+    period = audio.dominant_period(swinging_blob(0.6, 12, FPS), FPS)
+    assert period == pytest.approx(0.6, rel=0.03)
+    assert audio.matches_beat(period, 100) and audio.matches_beat(2 * period, 100)
+    assert not audio.matches_beat(period, 130) and not audio.matches_beat(float("nan"), 100)
