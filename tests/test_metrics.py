@@ -1,0 +1,170 @@
+"""Each generation figure on hand-made frames with a known answer."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from deepdance import metrics as M
+
+from conftest import blob_frames
+
+FPS = 12.0
+
+
+def dancer(n: int, *, seed: int = 0, fps: float = FPS, period: float | None = None,
+           h: int = 48, w: int = 80) -> np.ndarray:
+    """A body with a head and four limbs; limb angles and position follow random smooth curves
+    (sums of sinusoids of 0.3-2 Hz). With `period` (seconds) the first period is repeated: a loop."""
+    rng = np.random.default_rng(seed)
+    m = n if period is None else int(round(period * fps))
+    t = np.arange(m) / fps
+    freq = rng.uniform(0.3, 2.0, (6, 5))
+    if period is not None:
+        freq = np.maximum(1, np.round(freq * period)) / period
+    phase, amp = rng.uniform(0, 2 * np.pi, (6, 5)), rng.uniform(0.3, 1.0, (6, 5))
+    curves = (amp[:, :, None] * np.sin(2 * np.pi * freq[:, :, None] * t + phase[:, :, None])).sum(1) / 3
+    out = np.full((m, h, w), 255, np.uint8)
+    for i in range(m):
+        cx, cy = int(w / 2 + 0.15 * w * curves[4, i]), int(h / 2 + 0.05 * h * curves[5, i])
+        cv2.ellipse(out[i], (cx, cy), (w // 25 + 1, h // 6), 0, 0, 360, 0, -1)
+        cv2.circle(out[i], (cx, cy - h // 4), h // 14, 0, -1)
+        for k, (dy, length, base) in enumerate([(-h // 8, h // 4, np.pi), (-h // 8, h // 4, 0.0),
+                                                 (h // 8, h // 3, 2.0), (h // 8, h // 3, 1.1)]):
+            a = base + 1.2 * curves[k, i]
+            end = (int(cx + length * np.cos(a)), int(cy + dy + length * np.sin(a)))
+            cv2.line(out[i], (cx, cy + dy), end, 0, 2)
+    return np.resize(out, (n, h, w)) if period is not None else out
+
+
+def test_sharpness_crisp_and_blurred():
+    crisp = blob_frames(6)
+    crisp = np.where(crisp < 128, 0, 255).astype(np.uint8)
+    assert M.sharpness(crisp) == 1.0
+    blurred = np.stack([cv2.GaussianBlur(f, (9, 9), 3) for f in crisp])
+    assert M.sharpness(blurred) < 0.97
+    assert M.sharpness(np.full((2, 8, 8), 128, np.uint8)) == 0.0
+
+
+def test_fragments_counts_regions():
+    one = blob_frames(3)
+    two = one.copy()
+    two[:, :, :8] = 0  # a second dark region at the left edge
+    assert M.fragments(one) == 1.0
+    assert M.fragments(two) == 2.0
+
+
+def test_frozen_sequence_freezes_and_collapses():
+    real = dancer(480)
+    frozen = np.repeat(real[:1], 240, axis=0)
+    assert M.freeze(frozen, real, FPS) == 1.0
+    assert M.collapse(frozen) == 0.0
+    # the real data's own freeze is low, and it keeps moving
+    assert M.freeze(real, real, FPS) < 0.1
+    assert M.collapse(real) > 0.8
+
+
+def test_stopping_halfway_collapses():
+    moving = dancer(240)
+    stops = np.concatenate([moving[:120], np.repeat(moving[119:120], 120, axis=0)])
+    assert M.collapse(stops) == 0.0
+    assert M.freeze(stops, moving, FPS) == pytest.approx(0.5, abs=0.05)
+
+
+def test_repetition_loop_and_random_walk():
+    loop = dancer(600, seed=1, period=3.0)
+    assert M.repetition(loop, FPS) > 0.95
+    walk = dancer(600, seed=1)
+    assert M.repetition(walk, FPS) < 0.5
+    # a blob on a random walk drifts slowly: that is not a loop either
+    rng = np.random.default_rng(0)
+    xs = np.clip(40 + np.cumsum(rng.normal(0, 1.5, 600)), 10, 70).astype(int)
+    drift = np.full((600, 48, 80), 255, np.uint8)
+    for i, x in enumerate(xs):
+        cv2.circle(drift[i], (int(x), 24), 8, 0, -1)
+    assert M.repetition(drift, FPS) < 0.5
+    assert M.repetition(loop[:30], FPS) is None  # shorter than two of the shortest lag
+
+
+def test_repetition_works_at_any_fps():
+    for fps in (6.0, 30.0):
+        loop = dancer(int(50 * fps), seed=2, fps=fps, period=3.0)
+        assert M.repetition(loop, fps) > 0.95
+        assert M.repetition(dancer(int(50 * fps), seed=2, fps=fps), fps) < 0.5
+
+
+def test_frechet_distance_identical_and_different():
+    a = M.shape_descriptors(dancer(240, seed=0))
+    assert M.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    shifted = np.roll(dancer(240, seed=0), 20, axis=2)  # same dance, moved sideways
+    assert M.frechet_distance(M.shape_descriptors(shifted), a) > 1.0
+    with pytest.raises(ValueError):
+        M.frechet_distance(a[:1], a)
+
+
+def test_shape_descriptors_of_an_empty_frame():
+    d = M.shape_descriptors(np.full((2, 20, 30), 255, np.uint8))
+    assert d.shape == (2, len(M.SHAPE_NAMES))
+    assert d[0, 0] == 0.0 and d[0, 1] == 0.5
+
+
+def test_motion_descriptors_still_and_moving():
+    still = M.motion_descriptors(np.repeat(dancer(1), 60, axis=0), FPS)
+    moving = M.motion_descriptors(dancer(60), FPS)
+    assert still.shape[1] == moving.shape[1] == len(M.MOTION_NAMES)
+    assert np.allclose(still, 0)
+    assert moving[:, 0].min() > 0
+
+
+def test_novelty_copy_is_zero_and_new_dance_is_not():
+    train = dancer(360, seed=0)
+    assert M.novelty(train[100:250], train, FPS) == pytest.approx(0.0, abs=1e-6)
+    assert M.novelty(dancer(150, seed=5), train, FPS) > 0.3
+
+
+def test_diversity_identical_is_zero():
+    d = dancer(120, seed=3)
+    assert M.diversity([d, d, d], FPS) == pytest.approx(0.0, abs=1e-6)
+    assert M.diversity([d, dancer(120, seed=4)], FPS) > 0.3
+    assert M.diversity([d], FPS) is None
+
+
+def test_resample_keeps_time():
+    frames = np.arange(25, dtype=np.uint8)[:, None, None]
+    assert M.resample(frames, 24, 12)[:, 0, 0].tolist() == list(range(0, 25, 2))
+    assert len(M.resample(frames, 12, 24)) == 49
+
+
+@pytest.mark.parametrize("fps", [8.0, 25.0])
+def test_quality_report_on_real_looking_data(fps):
+    real = dancer(int(60 * fps), seed=0, fps=fps)
+    train, heldout = real[: int(54 * fps)], real[int(54 * fps):]
+    gens = [dancer(int(30 * fps), seed=s, fps=fps) for s in (7, 8)]
+    r = M.quality_report(gens, train, heldout, fps)
+    for key in ("fsd", "fkd", "freeze", "collapse", "repetition", "novelty", "diversity", "sharpness", "fragments"):
+        assert r[key] is not None and np.isfinite(r[key]), key
+        assert r[f"{key}_real"] is not None and np.isfinite(r[f"{key}_real"]), key
+    assert r["freeze_real"] < 0.1
+    assert r["fragments_real"] == pytest.approx(1.0)
+    checks = M.bar_checks(r)
+    assert set(checks) == set(M.BARS)
+    assert checks["collapse"] and checks["fragments"]
+
+
+def test_quality_report_copy_of_training_data():
+    real = dancer(720, seed=0)
+    train, heldout = real[:648], real[648:]
+    r = M.quality_report([train[:300], train[300:600]], train, heldout, FPS)
+    assert r["novelty"] == pytest.approx(0.0, abs=1e-6)
+    assert r["novelty_real"] > 0.2
+    assert r["fsd"] < 2 * r["fsd_real"]
+    assert not M.bar_checks(r)["novelty"]
+
+
+def test_quality_report_interpolated_dance_is_compared_at_the_data_rate():
+    real = dancer(480, seed=0)
+    doubled = np.repeat(dancer(240, seed=6), 2, axis=0)  # shown at 24 fps
+    r = M.quality_report([doubled], real[:432], real[432:], FPS, gen_fps=2 * FPS)
+    assert r["frames"] == 240 and r["diversity"] is None
+    assert r["freeze"] < 0.1
