@@ -104,6 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="output folder (default: the run folder)")
     p.set_defaults(func=cmd_generate)
 
+    p = sub.add_parser("evaluate", help="measure a run's dances against its real data; writes evaluation.json and report.html")
+    p.add_argument("run", type=Path, help="trained run folder")
+    p.add_argument("--compare", type=Path, default=None, metavar="RUN_B", help="a second run to put side by side")
+    p.add_argument("--frames", type=_positive(int), default=3000, help="generated steps per dance (default 3000)")
+    p.add_argument("--seeds", type=_positive(int), default=3, help="dances from different seeds (default 3)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--temperature", type=float, default=None)
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder (default RUN/evaluation, or RUN/compare-RUN_B with --compare)")
+    p.set_defaults(func=cmd_evaluate)
+
     p = sub.add_parser("run", help="the main job: data -> train -> generate -> render -> metrics, in one run folder")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--video", type=Path, nargs="+", default=None, help="dance video(s) to learn from")
@@ -190,6 +201,23 @@ def cmd_generate(args) -> None:
     outputs = generate_run(args.run, generate_config_from_args(args, args.frames), out=args.out)
     for name, path in outputs.items():
         print(f"{name}: {path}")
+
+
+def cmd_evaluate(args) -> None:
+    from .evaluate import EvaluateConfig, compare, evaluate
+
+    cfg = EvaluateConfig(frames=args.frames, seeds=args.seeds, seed=args.seed, temperature=args.temperature)
+    if args.compare is None:
+        out = args.out or args.run / "evaluation"
+        result = evaluate(args.run, cfg, out=out)
+        for name, value in result["figures"].items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                print(f"{name}: {value:.4g}")
+        print(f"report: {out / 'report.html'}")
+    else:
+        out = args.out or args.run / f"compare-{args.compare.name}"
+        compare(args.run, args.compare, cfg, out=out)
+        print(f"report: {out / 'report.html'}")
 
 
 def cmd_run(args) -> None:

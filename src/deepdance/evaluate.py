@@ -1,0 +1,138 @@
+"""`deepdance evaluate`: generate long dances from a run and measure them against the run's real frames.
+
+Writes into the output folder (default RUN/evaluation):
+    evaluation.json   the figures beside their real-data yardsticks, and which bars they meet
+    report.html       one self-contained page: table, video, GIF, plots
+    dance.mp4, dance.gif, contact_sheet.png   the main generated dance
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import metrics as M
+from .config import Config
+from .errors import UserError
+from .files import read_json, write_json
+from .pipeline import run_store
+from .report import Column, frame_strip, latent_plot, motion_plot, write_report
+from .store import FrameStore
+
+
+
+@dataclasses.dataclass
+class EvaluateConfig(Config):
+    frames: int = 3000                 # steps generated per dance (at the data's rate, before interpolation)
+    seeds: int = 3                     # dances from different seeds (diversity); the first is the main one
+    seed: int = 0                      # seed of the first dance; the others use seed+1, seed+2, ...
+    temperature: float | None = None   # None: the run's own generation setting
+
+    def __post_init__(self):
+        if self.frames < 2 or self.seeds < 1:
+            raise UserError("evaluate needs at least 2 frames and 1 seed")
+
+
+def real_split(run_dir: str | os.PathLike, store: FrameStore) -> tuple[np.ndarray, np.ndarray]:
+    """(training frames, held-out frames) exactly as training split them: the end of every clip is held out
+    (`val_fraction` from the run's config.json, else the training default)."""
+    from .train import TrainConfig, split_clips
+
+    config = Path(run_dir) / "config.json"
+    train_cfg = read_json(config).get("train", {}) if config.is_file() else {}
+    parts = split_clips(store.clips, float(train_cfg.get("val_fraction", TrainConfig.val_fraction)))
+    return (np.concatenate([store.frames(a, c) for a, c, _ in parts]),
+            np.concatenate([store.frames(c, b) for _, c, b in parts]))
+
+
+def _check_trained(run_dir: Path) -> None:
+    run_store(run_dir)
+    if not (run_dir / "seq.safetensors").exists():
+        raise UserError(f"{run_dir} has no trained sequence model; run 'deepdance train' first")
+
+
+def _generate(run_dir: Path, cfg: EvaluateConfig, store: FrameStore) -> tuple[list[np.ndarray], np.ndarray, float]:
+    """`cfg.seeds` dances from the run (its saved generation settings), the latents of the first, their rate."""
+    _check_trained(run_dir)
+    from .generate import GenerateConfig, generate
+
+    config = run_dir / "config.json"
+    saved = read_json(config).get("generate") if config.is_file() else None
+    base = GenerateConfig.from_dict(saved, where=str(config)) if saved else GenerateConfig()
+    changes: dict[str, Any] = {"frames": cfg.frames}
+    if cfg.temperature is not None:
+        changes["temperature"] = cfg.temperature
+    dances, latents = zip(*(generate(run_dir, base.replace(seed=cfg.seed + i, **changes)) for i in range(cfg.seeds)))
+    return list(dances), latents[0], store.fps * (base.interpolate + 1)
+
+
+def _evaluate(run_dir: Path, cfg: EvaluateConfig, out: Path, dances: list[np.ndarray] | None,
+              dance_fps: float | None) -> tuple[dict[str, Any], Column]:
+    from .render import render_dance
+
+    store = run_store(run_dir)
+    if dances is None:
+        dances, latents, gen_fps = _generate(run_dir, cfg, store)
+    else:
+        dances, latents, gen_fps = [np.asarray(d) for d in dances], None, dance_fps or store.fps
+    if not dances or min(len(d) for d in dances) < 2:
+        raise UserError("evaluate needs at least one dance of 2 frames or more")
+    fps = store.fps
+    train, heldout = real_split(run_dir, store)
+    figures = M.quality_report(dances, train, heldout, fps, gen_fps=gen_fps)
+    files = render_dance(dances[0], out, fps=gen_fps, audio=store.audio_path)
+
+    main = M.resample(dances[0], gen_fps, fps)
+    real = np.concatenate([train, heldout])
+    real_energy = M.motion_energy(real, fps)
+    images = {
+        "Motion energy over time": motion_plot(M.motion_energy(main, fps), real_energy[: len(main)], fps,
+                                               freeze_level=M.FREEZE_FRACTION * float(np.median(real_energy))),
+        "Frames": frame_strip({"generated": main, "real (held out)": heldout if len(heldout) else real}, fps),
+        "Preview (GIF)": files["gif"].read_bytes(),
+    }
+    real_latents = run_dir / "latents.npy"
+    if latents is not None and real_latents.is_file():
+        images["Latent trajectories (PCA of the real latents)"] = latent_plot(np.load(real_latents), latents)
+
+    result = {"run": str(run_dir), "evaluate": cfg.to_dict(), "figures": figures, "bars": M.bar_checks(figures),
+              "files": {k: v.name for k, v in files.items()}}
+    write_json(out / "evaluation.json", result)
+    return result, Column(run_dir.name, figures, images, files["video"])
+
+
+def evaluate(run_dir: str | os.PathLike, cfg: EvaluateConfig, *, out: str | os.PathLike | None = None,
+             dances: list[np.ndarray] | None = None, dance_fps: float | None = None) -> dict[str, Any]:
+    """Evaluate a run: its own dances (generated here), or `dances` given at `dance_fps` (default: the data's).
+
+    Writes evaluation.json and report.html into `out` (default RUN/evaluation) and returns what
+    evaluation.json holds: run, evaluate config, figures, bars.
+    """
+    run_dir = Path(run_dir)
+    out = Path(out) if out else run_dir / "evaluation"
+    result, column = _evaluate(run_dir, cfg, out, dances, dance_fps)
+    write_report(out / "report.html", [column], title=f"deepdance evaluation: {run_dir.name}")
+    return result
+
+
+def compare(run_a: str | os.PathLike, run_b: str | os.PathLike, cfg: EvaluateConfig, *,
+            out: str | os.PathLike) -> dict[str, Any]:
+    """Evaluate two runs with the same settings into OUT/a and OUT/b, and put them side by side in
+    OUT/report.html and OUT/comparison.json ({"a": ..., "b": ...})."""
+    out = Path(out)
+    for run in (run_a, run_b):  # both checked before the long work on either
+        _check_trained(Path(run))
+    results, columns = {}, []
+    for key, run in (("a", Path(run_a)), ("b", Path(run_b))):
+        result, column = _evaluate(run, cfg, out / key, None, None)
+        column.name = f"{key.upper()}: {run.name}"
+        write_report(out / key / "report.html", [column], title=f"deepdance evaluation: {run.name}")
+        results[key] = result
+        columns.append(column)
+    write_json(out / "comparison.json", results)
+    write_report(out / "report.html", columns, title=f"deepdance comparison: {Path(run_a).name} vs {Path(run_b).name}")
+    return results

@@ -1,0 +1,81 @@
+"""The default autoencoder: strided convolutions down to a small latent vector and back.
+
+Pictures are ink maps (B, 1, H, W) in [0, 1] with 1 = dancer. Any size works: the input is padded to a
+multiple of the total stride and the output cropped back. The decoder returns logits; `probs` applies
+the sigmoid. Batch norm after every convolution: on the built-in dancer it reached in 100 steps the
+IoU that 400 steps reached without it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class Autoencoder(nn.Module):
+    recipe = "default"
+
+    def __init__(self, *, width: int, height: int, latent: int = 128,
+                 channels: tuple[int, ...] = (16, 32, 64, 128), noise: float = 0.05,
+                 latent_l2: float = 1e-3, dice: float = 0.5):
+        super().__init__()
+        self.width, self.height, self.latent = width, height, latent
+        self.channels = tuple(channels)
+        self.noise, self.latent_l2, self.dice = noise, latent_l2, dice
+        stride = 2 ** len(self.channels)
+        self.pad_h, self.pad_w = -height % stride, -width % stride
+        self.grid = ((height + self.pad_h) // stride, (width + self.pad_w) // stride)
+        flat = self.channels[-1] * self.grid[0] * self.grid[1]
+
+        # --- encoder: each 4x4 stride-2 conv halves the picture
+        layers, c = [], 1
+        for out in self.channels:
+            layers += [nn.Conv2d(c, out, 4, 2, 1), nn.BatchNorm2d(out), nn.SiLU()]
+            c = out
+        self.encoder = nn.Sequential(*layers)
+        self.to_latent = nn.Linear(flat, latent)
+
+        # --- decoder: the mirror image, transposed convs doubling the picture, one logit per pixel
+        self.from_latent = nn.Linear(latent, flat)
+        layers = []
+        for out in self.channels[-2::-1]:
+            layers += [nn.ConvTranspose2d(c, out, 4, 2, 1), nn.BatchNorm2d(out), nn.SiLU()]
+            c = out
+        layers += [nn.ConvTranspose2d(c, 1, 4, 2, 1)]
+        self.decoder = nn.Sequential(*layers)
+
+    def config(self) -> dict:
+        return {"width": self.width, "height": self.height, "latent": self.latent,
+                "channels": list(self.channels), "noise": self.noise, "latent_l2": self.latent_l2,
+                "dice": self.dice}
+
+    # --- encode / decode ------------------------------------------------------------------------
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, (0, self.pad_w, 0, self.pad_h))
+        return self.to_latent(self.encoder(x).flatten(1))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.from_latent(z).view(-1, self.channels[-1], *self.grid)
+        return self.decoder(F.silu(h))[:, :, :self.height, :self.width]
+
+    def probs(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.decode(z).float())
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = self.encode(x)
+        # noise on the latent while training: nearby latents must decode to nearby pictures,
+        # which gives the sequence model a smooth space to move in
+        noisy = z + self.noise * torch.randn_like(z) if self.training and self.noise > 0 else z
+        return self.decode(noisy), z
+
+    # --- objective --------------------------------------------------------------------------------
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss, logits) for a batch of ink maps: BCE + soft dice (thin limbs count) + a small latent L2."""
+        logits, z = self(x)
+        logits = logits.float()
+        bce = F.binary_cross_entropy_with_logits(logits, x)
+        p = torch.sigmoid(logits)
+        inter = (p * x).sum((1, 2, 3))
+        dice = 1 - (2 * inter + 1) / (p.sum((1, 2, 3)) + x.sum((1, 2, 3)) + 1)
+        return bce + self.dice * dice.mean() + self.latent_l2 * z.float().pow(2).mean(), logits

@@ -1,0 +1,117 @@
+"""The original project's networks (`--recipe original`), rebuilt as they were, for comparison.
+
+Autoencoder on 120x200 silhouettes: three blocks of [conv3x3(32)+ReLU]x2 + maxpool, conv(32), conv(8),
+dense 512, dense 128 (ReLU); decoder dense 512, dense 1500, reshape to 15x25x4, three transposed convs
+of 32 each followed by x2 upsampling, and a 1-channel sigmoid; MSE loss.
+Sequence model: LSTM 512-256-256 with dropout 0.2, then dense 128 (ReLU), MSE on the next latent;
+generation starts from a random window and feeds back its own predictions.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+WIDTH, HEIGHT = 200, 120
+
+
+class OriginalAutoencoder(nn.Module):
+    recipe = "original"
+
+    def __init__(self, *, width: int = WIDTH, height: int = HEIGHT, latent: int = 128):
+        super().__init__()
+        if (width, height) != (WIDTH, HEIGHT):
+            raise ValueError(f"the original recipe needs {WIDTH}x{HEIGHT} frames, got {width}x{height}")
+        self.width, self.height, self.latent = width, height, latent
+
+        # --- encoder
+        blocks, c = [], 1
+        for _ in range(3):
+            blocks += [nn.Conv2d(c, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(),
+                       nn.MaxPool2d(2)]
+            c = 32
+        blocks += [nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 8, 3, padding=1), nn.ReLU()]
+        self.encoder = nn.Sequential(*blocks, nn.Flatten(), nn.Linear(8 * 15 * 25, 512), nn.ReLU(),
+                                     nn.Linear(512, latent), nn.ReLU())
+
+        # --- decoder
+        self.dense = nn.Sequential(nn.Linear(latent, 512), nn.ReLU(), nn.Linear(512, 1500), nn.ReLU())
+        ups, c = [], 4
+        for _ in range(3):
+            ups += [nn.ConvTranspose2d(c, 32, 3, padding=1), nn.ReLU(), nn.Upsample(scale_factor=2)]
+            c = 32
+        self.decoder = nn.Sequential(*ups, nn.Conv2d(32, 1, 3, padding=1))
+
+    def config(self) -> dict:
+        return {"width": self.width, "height": self.height, "latent": self.latent}
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Logits; the original's sigmoid output is `probs`."""
+        return self.decoder(self.dense(z).view(-1, 4, 15, 25))
+
+    def probs(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.decode(z).float())
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = self.encode(x)
+        return self.decode(z), z
+
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, _ = self(x)
+        logits = logits.float()
+        return F.mse_loss(torch.sigmoid(logits), x), logits
+
+
+class OriginalLSTM(nn.Module):
+    recipe = "original"
+
+    def __init__(self, *, latent: int = 128, window: int = 10):
+        super().__init__()
+        self.latent, self.window = latent, window
+        self.lstm1 = nn.LSTM(latent, 512, batch_first=True)
+        self.lstm2 = nn.LSTM(512, 256, batch_first=True)
+        self.lstm3 = nn.LSTM(256, 256, batch_first=True)
+        self.drop = nn.Dropout(0.2)
+        self.out = nn.Linear(256, latent)
+
+    def config(self) -> dict:
+        return {"latent": self.latent, "window": self.window}
+
+    @property
+    def span(self) -> int:
+        return self.window + 1
+
+    def forward(self, window: torch.Tensor) -> torch.Tensor:
+        h = self.drop(self.lstm1(window)[0])
+        h = self.drop(self.lstm2(h)[0])
+        h = self.drop(self.lstm3(h)[0][:, -1])
+        return F.relu(self.out(h))
+
+    def loss(self, seq: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(self(seq[:, :self.window]).float(), seq[:, self.window].float())
+
+    @torch.no_grad()
+    def roll_out(self, window: torch.Tensor, steps: int, *, temperature: float = 0.0,
+                 generator: torch.Generator | None = None,
+                 project: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        """The original's roll-out: predict from the last `window` latents, append, repeat. It is
+        deterministic, so temperature and generator are accepted and ignored."""
+        window = window[:, -self.window:].float()
+        out = []
+        for _ in range(steps):
+            z = self(window).float()
+            if project is not None:
+                z = project(z)
+            out.append(z[0])
+            window = torch.cat([window[:, 1:], z[:, None]], dim=1)
+        return torch.stack(out)
+
+    def noise_window(self, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The original's start: a uniform random (1, window, latent) window."""
+        return torch.rand((1, self.window, self.latent), generator=generator).to(self.out.weight.device)

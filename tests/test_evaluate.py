@@ -1,0 +1,157 @@
+"""The evaluation report and `evaluate` / `compare` on small hand-made runs."""
+
+from __future__ import annotations
+
+import base64
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepdance import evaluate as E
+from deepdance import report as R
+from deepdance.errors import UserError
+from deepdance.pipeline import link_store
+from deepdance.store import StoreWriter
+
+from test_metrics import FPS, dancer
+
+MAGIC = {"image/png": b"\x89PNG", "image/gif": b"GIF8", "video/mp4": None}
+
+
+class _Sources(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.sources: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.sources += [v for k, v in attrs if k in ("src", "href") and v]
+
+
+def check_page(path: Path) -> list[str]:
+    """Parse the page; every data URI decodes to its kind of file and every linked file exists."""
+    parser = _Sources()
+    parser.feed(path.read_text(encoding="utf-8"))
+    parser.close()
+    assert "table" in parser.tags
+    for src in parser.sources:
+        if src.startswith("data:"):
+            mime, _, payload = src[5:].partition(";base64,")
+            data = base64.b64decode(payload, validate=True)
+            assert data and (MAGIC[mime] is None or data.startswith(MAGIC[mime])), mime
+            if mime == "video/mp4":
+                assert data[4:8] == b"ftyp"
+        else:
+            assert (path.parent / src).is_file(), src
+    return parser.sources
+
+
+def make_run(root: Path, name: str = "run", n: int = 480, seed: int = 0) -> Path:
+    run = root / name
+    run.mkdir(parents=True)
+    with StoreWriter(root / f"{name}-store", width=80, height=48, fps=FPS) as w:
+        w.append(dancer(n, seed=seed))
+    link_store(run, root / f"{name}-store")
+    return run
+
+
+def test_report_writer_on_hand_made_data(tmp_path, monkeypatch):
+    gen, real = dancer(120, seed=1), dancer(120, seed=0)
+    images = {"motion": R.motion_plot(np.random.rand(119), np.random.rand(119), FPS),
+              "latents": R.latent_plot(np.random.rand(200, 16), np.random.rand(120, 16)),
+              "frames": R.frame_strip({"generated": gen, "real": real}, FPS)}
+    video = tmp_path / "videos" / "dance.mp4"
+    video.parent.mkdir()
+    from deepdance.video import write_video
+    write_video(video, [gen], fps=FPS)
+    figures = {"fsd": 1.5, "fsd_real": 1.0, "freeze": 0.0, "freeze_real": 0.01, "novelty": None,
+               "frames": 120, "fps": FPS}
+    columns = [R.Column("a <run>", figures, images, video), R.Column("b", {}, {"motion": images["motion"]})]
+    page = R.write_report(tmp_path / "out" / "report.html", columns)
+    sources = check_page(page)
+    assert sum(s.startswith("data:image/png") for s in sources) == 4
+    assert any(s.startswith("data:video/mp4") for s in sources)
+    text = page.read_text()
+    assert "a &lt;run&gt;" in text and "✓" in text
+
+    monkeypatch.setattr(R, "VIDEO_EMBED_MAX", 0)  # a big video is linked relatively instead
+    page = R.write_report(tmp_path / "out" / "report.html", columns)
+    assert "../videos/dance.mp4" in check_page(page)
+
+
+def test_evaluate_given_dances(tmp_path):
+    run = make_run(tmp_path)
+    dances = [np.repeat(dancer(150, seed=s), 2, axis=0) for s in (3, 4)]  # shown at twice the data's rate
+    result = E.evaluate(run, E.EvaluateConfig(frames=300, seeds=2), dances=dances, dance_fps=2 * FPS)
+    out = run / "evaluation"
+    saved = json.loads((out / "evaluation.json").read_text())
+    assert saved == json.loads(json.dumps(result))
+    figures = saved["figures"]
+    assert figures["frames"] == 150 and figures["heldout_frames"] == 48 and figures["real_frames"] == 480
+    assert figures["novelty"] > 0 and figures["diversity"] > 0 and figures["fsd"] is not None
+    assert set(saved["bars"]) == set(E.M.BARS)
+    for name in ("dance.mp4", "dance.gif", "contact_sheet.png", "report.html"):
+        assert (out / name).is_file()
+    check_page(out / "report.html")
+
+
+def test_val_fraction_comes_from_the_run_config(tmp_path):
+    run = make_run(tmp_path, n=200)
+    (run / "config.json").write_text(json.dumps({"train": {"val_fraction": 0.25}}))
+    train, heldout = E.real_split(run, E.run_store(run))
+    assert (len(train), len(heldout)) == (150, 50)
+
+
+def test_compare_puts_two_runs_side_by_side(tmp_path, monkeypatch):
+    runs = [make_run(tmp_path, "one", seed=0), make_run(tmp_path, "two", seed=1)]
+
+    def fake_generate(run_dir, cfg, store):
+        seed = 10 if run_dir.name == "one" else 20
+        return [dancer(cfg.frames, seed=seed + i) for i in range(cfg.seeds)], None, store.fps
+
+    monkeypatch.setattr(E, "_generate", fake_generate)
+    out = tmp_path / "cmp"
+    with pytest.raises(UserError, match="no trained sequence model"):
+        E.compare(runs[0], runs[1], E.EvaluateConfig(frames=120, seeds=2), out=out)
+    assert not out.exists()  # refused before any work
+    for run in runs:
+        (run / "seq.safetensors").write_bytes(b"")  # trained, as far as compare checks; generation is faked
+    result = E.compare(runs[0], runs[1], E.EvaluateConfig(frames=120, seeds=2), out=out)
+    assert set(result) == {"a", "b"}
+    assert json.loads((out / "comparison.json").read_text())["b"]["run"] == str(runs[1])
+    sources = check_page(out / "report.html")
+    assert any(s.startswith("data:video/mp4") or s == "a/dance.mp4" for s in sources)
+    text = (out / "report.html").read_text()
+    assert "A: one" in text and "B: two" in text
+    for key in "ab":
+        check_page(out / key / "report.html")
+
+
+def test_bad_runs_are_user_errors(tmp_path):
+    with pytest.raises(UserError, match="not a run folder"):
+        E.evaluate(tmp_path, E.EvaluateConfig())
+    run = make_run(tmp_path)
+    with pytest.raises(UserError, match="no trained sequence model"):
+        E.evaluate(run, E.EvaluateConfig())
+    with pytest.raises(UserError):
+        E.EvaluateConfig(seeds=0)
+
+
+def test_evaluate_a_trained_run_end_to_end(tmp_path):
+    from deepdance.pipeline import train_run
+    from deepdance.train import TrainConfig
+
+    run = make_run(tmp_path, n=120)
+    train_run(None, run, TrainConfig(latent=8, window=4, ae_epochs=1, seq_epochs=1, batch_size=64,
+                                     accelerator="cpu", precision="32-true"))
+    result = E.evaluate(run, E.EvaluateConfig(frames=30, seeds=2))
+    figures = result["figures"]
+    assert figures["frames"] == 30 and figures["dances"] == 2 and figures["heldout_frames"] == 12
+    assert 0.0 <= figures["sharpness"] <= 1.0 and figures["fsd"] is not None
+    page = run / "evaluation" / "report.html"
+    check_page(page)
+    assert "Latent trajectories" in page.read_text()

@@ -1,0 +1,78 @@
+"""The whole pipeline at tiny size: built-in dancer -> train -> generate -> render -> metrics, plus bad input."""
+
+import json
+
+import pytest
+
+from deepdance.cli import main
+from deepdance.errors import UserError
+from deepdance.generate import GenerateConfig
+from deepdance.pipeline import RunConfig, generate_run, run, train_run
+from deepdance.store import FrameStore
+from deepdance.synth import SynthConfig, synthesize
+from deepdance.train import TrainConfig
+from deepdance.video import probe, read_frames
+
+TINY = TrainConfig(latent=8, window=3, ae_epochs=1, seq_epochs=1, batch_size=32, precision="32-true",
+                   accelerator="cpu", val_fraction=0.2)
+
+
+def test_run_end_to_end(tmp_path):
+    out = tmp_path / "run"
+    cfg = RunConfig(seconds=20, fps=12, width=80, height=48, frames=40)
+    assert run(cfg, train=TINY, out=out) == out
+    for name in ("config.json", "store.json", "ae.safetensors", "ae.json", "seq.safetensors", "seq.json",
+                 "latents.npy", "dance.mp4", "dance.gif", "contact_sheet.png", "metrics.json",
+                 "plots/ae_loss.png", "plots/ae_recon.png", "plots/seq_loss.png"):
+        assert (out / name).is_file(), name
+    info = probe(out / "dance.mp4")
+    assert info["has_audio"] and len(list(read_frames(out / "dance.mp4"))) == 40
+    m = json.loads((out / "metrics.json").read_text())
+    for key in ("val_iou", "val_pixel_acc"):
+        assert 0 <= m["ae"][key] <= 1
+    assert m["seq"]["val_loss"] is not None
+    assert m["generation"]["frames"] == 40
+    for key in ("motion", "motion_last_third", "fragments", "area_in_range"):
+        assert m["generation"][key] >= 0
+    assert m["data"]["motion"] > 0 and m["data"]["frames"] == 240
+    assert {"data", "train_all", "generate", "render"} <= set(m["timing"])
+    conf = json.loads((out / "config.json").read_text())
+    assert {"run", "train", "generate"} <= set(conf)
+    # the run folder alone regenerates, deterministically for a seed
+    assert main(["generate", str(out), "--frames", "12", "--gen-seed", "3", "--out", str(tmp_path / "g1")]) == 0
+    assert main(["generate", str(out), "--frames", "12", "--gen-seed", "3", "--out", str(tmp_path / "g2")]) == 0
+    a = [f for _, f in read_frames(tmp_path / "g1" / "dance.mp4", fmt="gray")]
+    b = [f for _, f in read_frames(tmp_path / "g2" / "dance.mp4", fmt="gray")]
+    assert len(a) == 12 and all((x == y).all() for x, y in zip(a, b))
+    # an existing run folder is never overwritten without --force
+    with pytest.raises(UserError, match="--force"):
+        run(cfg, train=TINY, out=out)
+
+
+def test_generate_on_untrained_run_is_a_clear_error(tmp_path, capsys):
+    synthesize(SynthConfig(seconds=4, width=80, height=48, preview=False), tmp_path / "store", progress=False)
+    (tmp_path / "empty").mkdir()
+    assert main(["generate", str(tmp_path / "empty")]) == 2
+    assert "no trained sequence model" in capsys.readouterr().err
+    with pytest.raises(UserError):
+        generate_run(tmp_path / "empty", GenerateConfig(frames=5))
+    assert main(["generate", str(tmp_path / "missing")]) == 2
+
+
+def test_train_refuses_to_clobber_and_checks_inputs(tmp_path, capsys):
+    assert main(["train", str(tmp_path / "nostore"), "--run", str(tmp_path / "r")]) == 2
+    assert "no frame store" in capsys.readouterr().err
+    store = synthesize(SynthConfig(seconds=8, width=80, height=48, preview=False), tmp_path / "store", progress=False)
+    train_run(store.path, tmp_path / "r", TINY)
+    with pytest.raises(UserError, match="--resume"):
+        train_run(store.path, tmp_path / "r", TINY)
+    assert FrameStore.open(tmp_path / "store")  # untouched
+
+
+def test_run_on_a_store_and_bad_video(tmp_path, capsys):
+    bad = tmp_path / "clip.mp4"
+    bad.write_text("not a video")
+    assert main(["run", "--video", str(bad), "--out", str(tmp_path / "r1")]) == 2
+    assert "not a readable video" in capsys.readouterr().err
+    assert not (tmp_path / "r1").exists()
+    assert main(["run", "--store", str(tmp_path / "none"), "--out", str(tmp_path / "r2")]) == 2
