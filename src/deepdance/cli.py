@@ -232,6 +232,8 @@ def cmd_run(args) -> None:
     result = run(cfg, train=train_config_from_args(args), video=args.video, store=args.store,
                  out=args.out, force=args.force)
     print(f"run folder: {result}")
+    for name in ("dance.mp4", "dance.gif", "contact_sheet.png", "metrics.json", "plots"):
+        print(f"  {name:<18} {result / name}")
 
 
 def main(argv: list[str] | None = None) -> int:
