@@ -25,7 +25,8 @@ from deepdance import metrics as M  # noqa: E402
 from deepdance.generate import GenerateConfig, generate  # noqa: E402
 from deepdance.store import FrameStore  # noqa: E402
 from deepdance.synth import SynthConfig, synthesize  # noqa: E402
-from deepdance.train import TrainConfig, train  # noqa: E402
+from deepdance.pipeline import train_run  # noqa: E402
+from deepdance.train import TrainConfig  # noqa: E402
 from deepdance.video import write_video  # noqa: E402
 
 
@@ -57,7 +58,7 @@ def main(argv=None) -> int:
         cfg = TrainConfig(recipe=args.recipe, seed=args.seed, **{k: v for k, v in (
             ("ae_epochs", args.ae_epochs), ("seq_epochs", args.seq_epochs)) if v is not None})
         with timed(figures, "train_seconds"):
-            figures.update(train(store, root / "run", cfg, progress=args.progress))
+            figures.update(train_run(store.path, root / "run", cfg, force=True, progress=args.progress))
 
         real = store.frames(0, min(len(store), 3000))
         real_motion = M.motion(real)
@@ -65,7 +66,7 @@ def main(argv=None) -> int:
         for k in range(args.gen_seeds):
             gen = GenerateConfig(frames=args.frames, seed=args.seed + k, temperature=args.temperature)
             with timed(figures, "generate_seconds"):
-                frames, _ = generate(root / "run", gen)
+                frames = generate(root / "run", gen).frames
             with timed(figures, "mp4_seconds"):
                 write_video(root / f"dance{k}.mp4", (frames[i:i + 256] for i in range(0, len(frames), 256)),
                             fps=store.fps)

@@ -198,7 +198,7 @@ def test_feature_cache_is_hit_the_second_time(tmp_path, monkeypatch):
     second = audio.features_for_file(wav, fps=FPS, cache_dir=cache)
     assert second.cached
     np.testing.assert_array_equal(second.features, first.features)
-    np.testing.assert_allclose(second.beats.times, first.beats.times, atol=1e-6)
+    np.testing.assert_array_equal(second.beats.times, first.beats.times)  # exactly, not to 6 decimals
     assert (second.beats.tempo, second.beats.first_downbeat, second.beats.fallback) == \
         (first.beats.tempo, first.beats.first_downbeat, first.beats.fallback)
     # other parameters or other content are other entries
@@ -226,6 +226,90 @@ def test_features_for_a_store_are_stored_beside_its_frames(tmp_path):
         w.append(np.full((5, 6, 8), 255, np.uint8))
     with pytest.raises(UserError, match="--music"):
         audio.features_for_store(w.close())
+
+
+def circular(x: np.ndarray) -> np.ndarray:
+    """Phase differences folded into [-0.5, 0.5)."""
+    return np.mod(np.asarray(x) + 0.5, 1.0) - 0.5
+
+
+def test_a_store_of_clips_is_analysed_clip_by_clip(tmp_path, monkeypatch):
+    from deepdance.store import StoreWriter
+
+    # as ingest cuts one video: 8 s at 100 BPM, a 1-s clip (too short to track), then 2 s dropped (other
+    # music, skipped through clip_starts) and 6 s at 140 BPM
+    noise = 0.3 * np.random.default_rng(0).standard_normal(2 * SR).astype(np.float32)
+    wav = tmp_path / "music.wav"
+    sf.write(wav, np.concatenate([clicks(100, 8), clicks(100, 1), noise, clicks(140, 6)]), SR)
+    with StoreWriter(tmp_path / "store", width=8, height=6, fps=FPS) as w:
+        for n in (96, 12, 72):
+            w.append(np.full((n, 6, 8), 255, np.uint8))
+            w.end_clip()
+        w.add_file("music.wav", wav)
+        w.manifest.audio = "music.wav"
+        w.manifest.extra["clip_starts"] = [{"input": 0, "start_s": s} for s in (0.0, 8.0, 11.0)]
+    store = w.close()
+    music = audio.features_for_store(store)
+    f = music.features
+    assert f.shape == (180, len(FEATURE_NAMES)) and music.fps == FPS and music.seconds == 15
+    assert not music.beats.fallback and music.beats.first_downbeat == 0
+    t = np.arange(len(f)) / FPS
+    # the tracked clips: beats and phase resets on their own clicks, in the frames' timeline
+    for (a, b), bpm in (((0, 96), 100), ((108, 180), 140)):
+        due = a / FPS + true_beats(bpm, (b - a) / FPS)
+        got = music.beats.times[(music.beats.times >= a / FPS) & (music.beats.times < b / FPS)]
+        assert len(got) >= 0.6 * len(due) and nearest(got, due).max() < 1 / FPS
+        p = phase(f[a:b], "beat")
+        wraps = t[a:b][np.flatnonzero(np.diff(p) < 0) + 1]
+        assert nearest(wraps, due).max() <= 1 / FPS + 0.03
+        assert f[a:b, FEATURE_NAMES.index("tempo")] * 120 == pytest.approx(np.full(b - a, bpm), rel=0.02)
+    # the short clip: silence on a steady grid at the median tempo of the others, from its first frame
+    short = f[96:108]
+    bpm = short[0, FEATURE_NAMES.index("tempo")] * 120
+    assert bpm == pytest.approx(120, rel=0.02)
+    assert (short[:, [i for i, n in enumerate(FEATURE_NAMES) if n == "onset" or n == "loudness"
+                      or n.startswith("mel_")]] == 0).all()
+    np.testing.assert_allclose(circular(phase(short, "beat") - np.arange(12) / FPS * bpm / 60), 0, atol=1e-4)
+    assert music.beats.tempo == pytest.approx((96 * 100 + 12 * 120 + 72 * 140) / 180, rel=0.02)
+    assert np.all(np.diff(music.beats.times) > 0)
+
+    # the second time comes from the cache beside the frames, exactly
+    monkeypatch.setattr(audio, "compute_features", lambda *a, **k: pytest.fail("recomputed"))
+    again = audio.features_for_store(store)
+    assert again.cached
+    np.testing.assert_array_equal(again.features, f)
+    np.testing.assert_array_equal(again.beats.times, music.beats.times)
+    assert (again.beats.tempo, again.beats.fallback, again.seconds) == \
+        (music.beats.tempo, music.beats.fallback, music.seconds)
+    # an explicit song is the whole file, as for any store
+    monkeypatch.undo()
+    whole = audio.features_for_store(store, music=wav)
+    assert not whole.cached and len(whole.features) == 180
+    assert audio.features_for_file(wav, fps=FPS, n_frames=180, cache_dir=store.path).cached
+    # the lead-in runs into the first clip at its own tempo (the mixed tempo of `beats` would jump)
+    step = 1 / FPS * f[0, FEATURE_NAMES.index("tempo")] * 120 / 60
+    np.testing.assert_allclose(circular(np.diff(phase(np.concatenate([audio.lead_in(music, 6), f[:1]]), "beat"))
+                                        - step), 0, atol=1e-4)
+
+
+def test_lead_in_runs_the_beat_grid_back_from_the_first_row(click_features):
+    music = click_features
+    rows = audio.lead_in(music, 10)
+    assert rows.shape == (10, len(FEATURE_NAMES)) and rows.dtype == np.float32
+    assert audio.lead_in(music, 0).shape == (0, len(FEATURE_NAMES))
+    tempo = FEATURE_NAMES.index("tempo")
+    assert (rows[:, tempo] == music.features[0, tempo]).all()
+    others = [i for i, n in enumerate(FEATURE_NAMES) if not n.startswith(("beat_", "bar_", "tempo"))]
+    assert (rows[:, others] == 0).all()
+    both = np.concatenate([rows, music.features[:1]])
+    for name, beats_per in (("beat", 1), ("bar", 4)):
+        # one frame's phase step from row to row, and from the last lead-in row into the music's row 0
+        step = 1 / FPS * music.beats.tempo / 60 / beats_per
+        np.testing.assert_allclose(circular(np.diff(phase(both, name)) - step), 0, atol=1e-4)
+    # which is the song's beat grid continued backwards
+    beat, bar = audio._phases(music.beats, np.arange(-10, 0) / FPS)
+    np.testing.assert_allclose(circular(phase(rows, "beat") - beat), 0, atol=1e-5)
+    np.testing.assert_allclose(circular(phase(rows, "bar") - bar), 0, atol=1e-5)
 
 
 # --- reading music -------------------------------------------------------------------------------------

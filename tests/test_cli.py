@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from deepdance.cli import main
+from deepdance.cli import build_parser, main
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -27,6 +27,10 @@ def assert_one_line_error(result: subprocess.CompletedProcess, needle: str) -> N
     (["synth", "--out", "{tmp}/s", "--seconds", "-3"], "must be positive"),
     (["synth", "--out", "{tmp}/s", "--fps", "0"], "must be positive"),
     (["synth", "--out", "{tmp}/s", "--fps", "abc"], "expected a number"),
+    (["synth", "--out", "{tmp}/s", "--bpm", "90,abc"], "expected a number, got 'abc'"),
+    (["synth", "--out", "{tmp}/s", "--bpm", "90,,120"], "expected a number, got ''"),
+    (["synth", "--out", "{tmp}/s", "--bpm", "90,400"], "between 30 and 300"),
+    (["run", "--bpm", "90;120"], "expected a number"),
     (["synth"], "required"),
     (["dance"], "invalid choice"),
 ])
@@ -35,6 +39,16 @@ def test_bad_flags(tmp_path, args, needle, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and needle in err[0], err
     assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("command", [["synth", "--out", "s"], ["run"]])
+def test_bpm_is_one_tempo_or_a_list(command):
+    parse = build_parser().parse_args
+    assert (parse(command).bpm, parse(command).tempos) == (None, ())
+    args = parse([*command, "--bpm", "100"])
+    assert (args.bpm, args.tempos) == (100.0, ())
+    args = parse([*command, "--bpm", "90, 105,120,135"])
+    assert (args.bpm, args.tempos) == (None, (90.0, 105.0, 120.0, 135.0))
 
 
 def test_unwritable_output_folder(tmp_path):

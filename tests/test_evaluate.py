@@ -13,6 +13,7 @@ import pytest
 from deepdance import evaluate as E
 from deepdance import report as R
 from deepdance.errors import UserError
+from deepdance.generate import Dance
 from deepdance.pipeline import link_store
 from deepdance.store import StoreWriter
 
@@ -111,7 +112,7 @@ def test_compare_puts_two_runs_side_by_side(tmp_path, monkeypatch):
 
     def fake_generate(run_dir, cfg, store):
         seed = 10 if run_dir.name == "one" else 20
-        return [dancer(cfg.frames, seed=seed + i) for i in range(cfg.seeds)], None, store.fps
+        return [Dance(dancer(cfg.frames, seed=seed + i), None, store.fps) for i in range(cfg.seeds)]
 
     monkeypatch.setattr(E, "_generate", fake_generate)
     out = tmp_path / "cmp"

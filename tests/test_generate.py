@@ -18,23 +18,25 @@ def run(tmp_path_factory):
 
 def test_generation_is_deterministic_for_a_seed(run):
     cfg = GenerateConfig(frames=12, seed=3)
-    frames, latents = generate(run, cfg)
-    again, _ = generate(run, cfg)
+    dance = generate(run, cfg)
+    frames, latents = dance.frames, dance.latents
+    again = generate(run, cfg).frames
     assert frames.shape == (12, 48, 80) and frames.dtype == np.uint8
     assert latents.shape == (12, 8) and latents.dtype == np.float32
     assert np.array_equal(frames, again)
     # a tiny, barely trained decoder may draw the same blank picture for every latent, which the
     # projection step then maps to one latent; without projection the sampled latents must differ by seed
-    _, a = generate(run, cfg.replace(project=False))
-    _, b = generate(run, cfg.replace(seed=4, project=False))
+    a = generate(run, cfg.replace(project=False)).latents
+    b = generate(run, cfg.replace(seed=4, project=False)).latents
     assert not np.array_equal(a, b)
 
 
 @pytest.mark.parametrize("k", [0, 1, 3])
 def test_interpolation_frame_count(run, k):
     cfg = GenerateConfig(frames=5, interpolate=k, start=0)
-    frames, latents = generate(run, cfg)
-    assert len(frames) == len(latents) == (5 - 1) * (k + 1) + 1 == cfg.output_frames()
+    dance = generate(run, cfg)
+    assert len(dance.frames) == len(dance.latents) == (5 - 1) * (k + 1) + 1
+    assert dance.fps == 12.0 * (k + 1)
 
 
 def test_interpolate_keeps_the_generated_latents():
@@ -47,10 +49,10 @@ def test_interpolate_keeps_the_generated_latents():
 
 
 def test_start_choices(run):
-    frames, _ = generate(run, GenerateConfig(frames=4, from_noise=True, temperature=0.0))
+    frames = generate(run, GenerateConfig(frames=4, from_noise=True, temperature=0.0)).frames
     assert frames.shape == (4, 48, 80)
-    a, _ = generate(run, GenerateConfig(frames=4, start=2, temperature=0.0))
-    b, _ = generate(run, GenerateConfig(frames=4, start=2, temperature=0.0, seed=9))
+    a = generate(run, GenerateConfig(frames=4, start=2, temperature=0.0)).frames
+    b = generate(run, GenerateConfig(frames=4, start=2, temperature=0.0, seed=9)).frames
     assert np.array_equal(a, b)  # no sampling: the seed does not matter
     with pytest.raises(UserError, match="inside one clip"):
         generate(run, GenerateConfig(frames=4, start=38))  # the window would cross into the second clip
@@ -72,6 +74,6 @@ def test_original_recipe_generates_from_noise(tmp_path):
     cfg = TrainConfig(recipe="original", window=3, ae_epochs=1, seq_epochs=1, batch_size=16,
                       precision="32-true", accelerator="cpu", val_fraction=0.25)
     train(store, tmp_path / "run", cfg, progress=False)
-    a, _ = generate(tmp_path / "run", GenerateConfig(frames=3, from_noise=True, seed=1))
-    b, _ = generate(tmp_path / "run", GenerateConfig(frames=3, from_noise=True, seed=1))
+    a = generate(tmp_path / "run", GenerateConfig(frames=3, from_noise=True, seed=1)).frames
+    b = generate(tmp_path / "run", GenerateConfig(frames=3, from_noise=True, seed=1)).frames
     assert a.shape == (3, 120, 200) and np.array_equal(a, b)

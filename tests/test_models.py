@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from deepdance.models import (Autoencoder, LatentLSTM, OriginalAutoencoder, OriginalLSTM, build_autoencoder,
+from deepdance.models import (Autoencoder, CodeLSTM, OriginalAutoencoder, OriginalLSTM, build_autoencoder,
                               build_sequence)
 
 
@@ -47,38 +47,70 @@ def test_original_autoencoder_needs_200x120():
         OriginalAutoencoder(width=80, height=48)
 
 
-def test_latent_lstm_loss_and_roll_out():
+def _code_lstm(**kw):
     torch.manual_seed(0)
-    seq = LatentLSTM(latent=8, window=4, hidden=(32, 16), rollout=3)
+    seq = CodeLSTM(latent=8, window=4, codes=6, embed=8, hidden=16, predict=3, **kw)
+    latents = torch.randn(60, 8) * 3 + 7
+    seq.fit_codebook(latents, seed=0)
+    return seq, latents
+
+
+def test_code_lstm_codebook_and_loss():
+    seq, latents = _code_lstm()
     assert seq.span == 7
-    batch = torch.randn(5, seq.span, 8)
-    loss = seq.loss(batch)
-    assert torch.isfinite(loss)
+    # standardised with the training statistics; every code is used by some training latent
+    assert torch.allclose(seq.mean, latents.mean(0)) and len(seq.encode(latents).unique()) == 6
+    # a code's own centre maps back to it
+    centres = seq.codebook * seq.std + seq.mean
+    assert torch.equal(seq.encode(centres), torch.arange(6))
+    loss = seq.loss(latents[:14].reshape(2, 7, 8))
+    assert torch.isfinite(loss) and loss > 0
     loss.backward()
+    assert seq.head.weight.grad.abs().sum() > 0
+
+
+def test_code_lstm_roll_out_is_seeded_and_smooth():
+    seq, latents = _code_lstm()
     seq.eval()
-    window = torch.randn(1, 4, 8)
+    window = latents[:4][None]
 
     def run(seed, **kw):
-        return seq.roll_out(window, 7, generator=torch.Generator().manual_seed(seed), **kw)
+        return seq.roll_out(window, 30, generator=torch.Generator().manual_seed(seed), **kw)
 
     a, b, c = run(1), run(1), run(2)
-    assert a.shape == (7, 8) and torch.equal(a, b) and not torch.equal(a, c)
-    # temperature 0 follows the mean; a fresh head predicts "no change"
-    assert torch.allclose(run(1, temperature=0.0), window[0, -1].expand(7, 8))
-    # every fed-back latent passes through the projection
-    seen = []
-    run(1, project=lambda z: seen.append(z) or z * 0)
-    assert len(seen) == 7
+    assert a.shape == (30, 8) and torch.equal(a, b) and not torch.equal(a, c)
+    assert torch.equal(run(1, temperature=0.0), run(2, temperature=0.0))
     assert seq.noise_window(generator=torch.Generator().manual_seed(0)).shape == (1, 4, 8)
 
 
-def test_latent_lstm_normalisation_round_trip():
-    seq = LatentLSTM(latent=4, window=2, hidden=(8,), rollout=1)
-    latents = torch.randn(100, 4) * 3 + 7
-    seq.set_normalisation(latents)
-    window = latents[:2][None]
-    # with a fresh head the next latent is the last one, in the autoencoder's units
-    assert torch.allclose(seq.roll_out(window, 2, temperature=0.0), window[0, -1].expand(2, 4), atol=1e-5)
+def test_codes_to_latents_puts_key_poses_mid_run_and_interpolates():
+    seq, _ = _code_lstm()
+    centres = seq.codebook * seq.std + seq.mean
+    out = seq.codes_to_latents(torch.tensor([2, 2, 2, 5, 1, 1]))
+    # runs [0, 3) -> key at 1, [3, 4) -> key at 3, [4, 6) -> key at 4.5
+    assert torch.allclose(out[1], centres[2], atol=1e-5) and torch.allclose(out[3], centres[5], atol=1e-5)
+    assert torch.allclose(out[0], centres[2], atol=1e-5)  # held before the first key pose
+    assert torch.allclose(out[2], (centres[2] + centres[5]) / 2, atol=1e-5)
+    assert torch.allclose(out[4], (2 * centres[1] + centres[5]) / 3, atol=1e-5)
+    assert torch.allclose(out[5], centres[1], atol=1e-5)
+    assert torch.allclose(seq.codes_to_latents(torch.tensor([3, 3])), centres[3].expand(2, 8), atol=1e-5)
+
+
+def test_code_lstm_hears_the_music():
+    seq, latents = _code_lstm(music=2)
+    seq.eval()
+    with pytest.raises(ValueError, match="music"):
+        seq.loss(latents[:14].reshape(2, 7, 8))
+    window, gen = latents[:4][None], torch.Generator()
+    loud, quiet = torch.ones(4 + 20, 2) * 5, torch.zeros(4 + 20, 2)
+    a = seq.roll_out(window, 20, music=loud, generator=torch.Generator().manual_seed(0))
+    b = seq.roll_out(window, 20, music=quiet, generator=torch.Generator().manual_seed(0))
+    assert a.shape == (20, 8)
+    assert torch.isfinite(seq.loss(latents[:14].reshape(2, 7, 8), torch.randn(2, 7, 2)))
+    with pytest.raises(ValueError, match="cover"):
+        seq.roll_out(window, 20, music=loud[:10], generator=gen)
+    # other music, other odds: the same seed samples another dance
+    assert not torch.equal(a, b)
 
 
 def test_original_lstm_shapes():

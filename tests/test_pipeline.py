@@ -13,13 +13,13 @@ from deepdance.synth import SynthConfig, synthesize
 from deepdance.train import TrainConfig
 from deepdance.video import probe, read_frames
 
-TINY = TrainConfig(latent=8, window=3, ae_epochs=1, seq_epochs=1, batch_size=32, precision="32-true",
+TINY = TrainConfig(latent=8, window=3, predict=3, ae_epochs=1, seq_epochs=1, batch_size=32, precision="32-true",
                    accelerator="cpu", val_fraction=0.2)
 
 
 def test_run_end_to_end(tmp_path):
     out = tmp_path / "run"
-    cfg = RunConfig(seconds=20, fps=12, width=80, height=48, frames=40)
+    cfg = RunConfig(seconds=20, fps=12, width=80, height=48, frames=40, evaluate_frames=24)
     assert run(cfg, train=TINY, out=out) == out
     for name in ("config.json", "store.json", "ae.safetensors", "ae.json", "seq.safetensors", "seq.json",
                  "latents.npy", "dance.mp4", "dance.gif", "contact_sheet.png", "metrics.json",

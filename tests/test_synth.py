@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from deepdance.dancer import Body, Camera, Choreography, DrumTrack, draw_poses
 from deepdance.errors import UserError
 from deepdance.store import FrameStore
 from deepdance.synth import SynthConfig, render_frames, synthesize
@@ -26,6 +27,50 @@ def test_same_seed_same_bytes_whatever_the_chunk_size(tmp_path):
         assert (a.path / name).read_bytes() == (b.path / name).read_bytes()
         assert (a.path / name).read_bytes() != (c.path / name).read_bytes()
     assert np.array_equal(render_frames(SynthConfig(seconds=3.0, seed=3), 10, 20), a.frames(10, 20))
+
+
+def test_several_tempos_make_one_clip_each_with_its_own_music(tmp_path):
+    from deepdance.audio import features_for_store
+
+    tempos = (90, 120, 140)
+    store = synth(tmp_path, "s", seconds=24, seed=1, tempos=tempos, width=64, height=48)
+    m = store.manifest
+    assert store.clips == [(0, 96), (96, 192), (192, 288)]
+    assert m.source["bpm"] == m.extra["bpm"] == [90.0, 120.0, 140.0]
+    assert [(b["bpm"], b["offset"], b["count"]) for b in m.extra["beats"]] == [(90, 0, 12), (120, 8, 16), (140, 16, 19)]
+    assert m.extra["clip_starts"] == [{"start_s": 0.0}, {"start_s": 8.0}, {"start_s": 16.0}]
+    assert sf.info(str(store.audio_path)).frames == 24 * 22050
+    # the music's beats, tracked clip by clip, follow each clip's tempo
+    music = features_for_store(store)
+    for (a, b), bpm in zip(store.clips, tempos):
+        t = music.beats.times[(music.beats.times >= a / 12) & (music.beats.times < b / 12)]
+        assert len(t) >= 0.6 * 8 * bpm / 60
+        # the mean interval: single ones are whole 23-ms hops, up to 3% off at 140 BPM
+        assert np.diff(t).mean() == pytest.approx(60 / bpm, rel=0.03)
+        assert np.diff(t).max() < 1.2 * 60 / bpm
+
+
+def test_tempo_clips_are_the_same_whatever_the_chunk_size(tmp_path):
+    kw = dict(seconds=3.0, seed=3, tempos=(90, 130))
+    a = synth(tmp_path, "a", preview=True, **kw)
+    b = synth(tmp_path, "b", chunk=7, **kw)   # 7 frames do not divide the 18-frame clips
+    for name in ("frames.bin", "music.wav", "manifest.json"):
+        assert (a.path / name).read_bytes() == (b.path / name).read_bytes()
+    assert a.clips == [(0, 18), (18, 36)]
+    cfg = SynthConfig(**kw)
+    assert np.array_equal(render_frames(cfg, 10, 25), a.frames(10, 25))
+    # clip 1: the same body dancing the choreography of seed + 1 from its own frame 0, to its own music
+    body, camera = Body.from_seed(3), Camera.fit(200, 120)
+    choreo = Choreography(4, bpm=130, fps=12, body=body, travel=camera.travel)
+    assert np.array_equal(draw_poses(choreo.poses(0, 18), body, camera), a.frames(18, 36))
+    pcm, _ = sf.read(str(a.audio_path), dtype="int16")
+    start = round(18 / 12 * 22050)
+    assert len(pcm) == 3 * 22050
+    own = np.round(DrumTrack(130, seed=3).render(0, len(pcm) - start) * 32767).astype(np.int16)
+    np.testing.assert_array_equal(pcm[start:], own)
+    # the preview plays both clips in one go, with all the music
+    facts = probe(a.path / "preview.mp4")
+    assert facts["frames"] == 36 and facts["has_audio"]
 
 
 def test_frames_show_one_moving_dancer_of_plausible_size():
@@ -87,6 +132,11 @@ def test_large_frames_draw_the_same_dance(tmp_path):
     ({"height": 10_000}, "between 8 and 8192"),
     ({"width": 200.5}, "whole number"),
     ({"bpm": 5}, "bpm"),
+    ({"tempos": (90, 500)}, "tempos must be between 30 and 300"),
+    ({"tempos": (90, "fast")}, "tempos must be a number"),
+    ({"tempos": 120}, "list of numbers"),
+    ({"bpm": 100, "tempos": (90, 120)}, "not both"),
+    ({"seconds": 0.25, "tempos": (90, 100, 110, 120)}, "4 tempos need"),
     ({"seconds": "long"}, "number"),
 ])
 def test_bad_config_values(kw, needle):
@@ -96,6 +146,9 @@ def test_bad_config_values(kw, needle):
 
 def test_config_round_trip_and_bad_json(tmp_path):
     cfg = SynthConfig(seconds=2, bpm=100, width=320, height=240)
+    cfg.save(tmp_path / "c.json")
+    assert SynthConfig.load(tmp_path / "c.json") == cfg
+    cfg = SynthConfig(seconds=2, tempos=(90, 120.5))
     cfg.save(tmp_path / "c.json")
     assert SynthConfig.load(tmp_path / "c.json") == cfg
     with pytest.raises(UserError):

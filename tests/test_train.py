@@ -12,7 +12,7 @@ from deepdance.train import (TrainConfig, encode_store, load_autoencoder, load_s
 
 from conftest import blob_frames
 
-TINY = dict(latent=8, window=3, ae_epochs=2, seq_epochs=2, batch_size=16, precision="32-true",
+TINY = dict(latent=8, window=3, predict=3, ae_epochs=2, seq_epochs=2, batch_size=16, precision="32-true",
             accelerator="cpu", val_fraction=0.2)
 
 

@@ -31,11 +31,22 @@ def _positive(kind):
 
 
 def _add_synth_flags(p: argparse.ArgumentParser) -> None:
+    def tempos(text: str) -> tuple[float, ...]:
+        return tuple(_positive(float)(t.strip()) for t in text.split(","))
+
+    class Tempos(argparse.Action):
+        # `--bpm 120` sets args.bpm; `--bpm 90,120` sets args.tempos instead, one clip per tempo
+        def __call__(self, parser, namespace, values, option_string=None):
+            namespace.bpm, namespace.tempos = (values[0], ()) if len(values) == 1 else (None, values)
+
     p.add_argument("--seconds", type=_positive(float), default=None, help="length of the dance")
     p.add_argument("--fps", type=_positive(float), default=None, help="frames per second (default 12)")
     p.add_argument("--size", default="200x120", help="WIDTHxHEIGHT of the frames (default 200x120)")
     p.add_argument("--seed", type=int, default=0, help="picks the body, the tempo and the choreography")
-    p.add_argument("--bpm", type=_positive(float), default=None, help="tempo (default: from the seed, 90-140)")
+    p.add_argument("--bpm", type=tempos, action=Tempos, default=None, metavar="BPM[,BPM...]",
+                   help="tempo, or a comma list like 90,105,120,135 for one clip at each tempo "
+                        "(synth default: from the seed, 90-140)")
+    p.set_defaults(tempos=())
 
 
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
@@ -51,6 +62,8 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", default=None, help="Lightning precision, e.g. 32-true, bf16-mixed (default: auto)")
     p.add_argument("--accelerator", default=None, help="cpu, gpu or auto (default auto)")
     p.add_argument("--train-seed", type=int, default=None, help="seed for training (default 0)")
+    p.add_argument("--music", dest="train_music", choices=["auto", "on", "off"], default=None,
+                   help="condition the sequence model on the data's music (default auto: when the data has music)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,7 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("generate", help="roll a trained run forward into a new dance and render it")
     p.add_argument("run", type=Path, help="trained run folder")
-    p.add_argument("--frames", type=_positive(int), default=600, help="frames to generate (default 600)")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--frames", type=_positive(int), default=None,
+                        help="steps to generate (default: the song's length, else 600)")
+    length.add_argument("--seconds", type=_positive(float), default=None, help="or the dance's length in seconds")
+    song = p.add_mutually_exclusive_group()
+    song.add_argument("--music", type=Path, default=None, metavar="SONG",
+                      help="dance to this song (wav, mp3, ogg, m4a, flac or a video); the video carries it")
+    song.add_argument("--bpm", type=_positive(float), default=None,
+                      help="dance to a drum beat made at this tempo (runs trained with music)")
     _add_generate_flags(p)
     p.add_argument("--out", type=Path, default=None, help="output folder (default: the run folder)")
     p.set_defaults(func=cmd_generate)
@@ -124,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=_positive(int), default=None, help="frames to generate (default 720)")
     p.add_argument("--cut", default="auto", choices=["auto", "threshold", "chroma", "background", "segment"])
     p.add_argument("--ingest-fps", type=_positive(float), default=None, help="sampling rate for --video (default 12)")
+    p.add_argument("--evaluate-frames", type=int, default=None,
+                   help="steps of each evaluation dance (default 1200; 0 skips the evaluation)")
     _add_synth_flags(p)
     _add_train_flags(p)
     p.set_defaults(func=cmd_run)
@@ -145,7 +168,7 @@ def cmd_synth(args) -> None:
     from .synth import SynthConfig, synthesize
 
     w, h = parse_size(args.size)
-    cfg = SynthConfig(width=w, height=h, seed=args.seed, bpm=args.bpm, packed=args.packed,
+    cfg = SynthConfig(width=w, height=h, seed=args.seed, bpm=args.bpm, tempos=args.tempos, packed=args.packed,
                       preview=not args.no_preview, motion=str(args.motion) if args.motion else None,
                       motion_fps=args.motion_fps, view=args.view,
                       **{k: v for k, v in (("seconds", args.seconds), ("fps", args.fps)) if v is not None})
@@ -174,15 +197,16 @@ def train_config_from_args(args):
     fields = {"recipe": args.recipe, "latent": args.latent, "window": args.window,
               "ae_epochs": args.ae_epochs, "seq_epochs": args.seq_epochs, "batch_size": args.batch_size,
               "devices": args.devices, "num_nodes": args.num_nodes, "precision": args.precision,
-              "accelerator": args.accelerator, "seed": args.train_seed}
+              "accelerator": args.accelerator, "seed": args.train_seed, "music": args.train_music}
     return TrainConfig(**{k: v for k, v in fields.items() if v is not None})
 
 
-def generate_config_from_args(args, frames: int):
+def generate_config_from_args(args):
     from .generate import GenerateConfig
 
-    fields = {"frames": frames, "start": args.start, "from_noise": args.from_noise or None,
-              "seed": args.gen_seed, "temperature": args.temperature, "interpolate": args.interpolate}
+    fields = {"frames": args.frames, "seconds": args.seconds, "start": args.start,
+              "from_noise": args.from_noise or None, "seed": args.gen_seed, "temperature": args.temperature,
+              "interpolate": args.interpolate, "music": str(args.music) if args.music else None, "bpm": args.bpm}
     return GenerateConfig(**{k: v for k, v in fields.items() if v is not None})
 
 
@@ -198,7 +222,7 @@ def cmd_train(args) -> None:
 def cmd_generate(args) -> None:
     from .pipeline import generate_run
 
-    outputs = generate_run(args.run, generate_config_from_args(args, args.frames), out=args.out)
+    outputs = generate_run(args.run, generate_config_from_args(args), out=args.out)
     for name, path in outputs.items():
         print(f"{name}: {path}")
 
@@ -227,12 +251,15 @@ def cmd_run(args) -> None:
     w, h = parse_size(args.size)
     cfg = RunConfig(width=w, height=h, seed=args.seed, cut=args.cut,
                     **{k: v for k, v in (("seconds", args.seconds), ("fps", args.fps), ("bpm", args.bpm),
-                                         ("frames", args.frames), ("ingest_fps", args.ingest_fps))
+                                         ("frames", args.frames), ("ingest_fps", args.ingest_fps),
+                                         ("evaluate_frames", args.evaluate_frames),
+                                         ("tempos", args.tempos or None))
                        if v is not None})
     result = run(cfg, train=train_config_from_args(args), video=args.video, store=args.store,
                  out=args.out, force=args.force)
     print(f"run folder: {result}")
-    for name in ("dance.mp4", "dance.gif", "contact_sheet.png", "metrics.json", "plots"):
+    for name in ("dance.mp4", "dance.gif", "contact_sheet.png", "metrics.json", "plots",
+                 "evaluation/report.html"):
         print(f"  {name:<18} {result / name}")
 
 

@@ -23,6 +23,9 @@ from .pipeline import run_store
 from .report import Column, frame_strip, latent_plot, motion_plot, write_report
 from .store import FrameStore
 
+CONTROL_RATIO = 1.3          # the control song's tempo: 1.3 times the dance's (or 1/1.3 where that is > 160)
+TEMPO_CHECK_SECONDS = 60.0
+TEMPO_TOLERANCE = 0.05       # the dominant motion period within 5% of the beat (or of a multiple of it)
 
 
 @dataclasses.dataclass
@@ -55,19 +58,46 @@ def _check_trained(run_dir: Path) -> None:
         raise UserError(f"{run_dir} has no trained sequence model; run 'deepdance train' first")
 
 
-def _generate(run_dir: Path, cfg: EvaluateConfig, store: FrameStore) -> tuple[list[np.ndarray], np.ndarray, float]:
-    """`cfg.seeds` dances from the run (its saved generation settings), the latents of the first, their rate."""
+def _generate(run_dir: Path, cfg: EvaluateConfig, store: FrameStore) -> list:
+    """`cfg.seeds` dances from the run with its saved generation settings, to its own music if it has any."""
     _check_trained(run_dir)
     from .generate import GenerateConfig, generate
 
     config = run_dir / "config.json"
     saved = read_json(config).get("generate") if config.is_file() else None
     base = GenerateConfig.from_dict(saved, where=str(config)) if saved else GenerateConfig()
-    changes: dict[str, Any] = {"frames": cfg.frames}
+    base = base.replace(frames=cfg.frames, seconds=None, music=None, bpm=None)
     if cfg.temperature is not None:
-        changes["temperature"] = cfg.temperature
-    dances, latents = zip(*(generate(run_dir, base.replace(seed=cfg.seed + i, **changes)) for i in range(cfg.seeds)))
-    return list(dances), latents[0], store.fps * (base.interpolate + 1)
+        base = base.replace(temperature=cfg.temperature)
+    return [generate(run_dir, base.replace(seed=cfg.seed + i)) for i in range(cfg.seeds)]
+
+
+def music_figures(run_dir: Path, cfg: EvaluateConfig, store: FrameStore, dance) -> dict[str, Any]:
+    """Beat alignment of a music run: `bas` of its dance to its own music, `bas_real` of the real frames to
+    theirs (the yardstick), `bas_control` of the same dance scored against beats at another tempo, and the
+    dominant period of the motion of dances made to drum beats at each of TEMPO_CHECKS BPM."""
+    from . import audio as A
+    from .generate import GenerateConfig, generate
+
+    own = A.features_for_store(store)
+    real = store.frames(0, len(store))
+    seconds = (len(dance.frames) - 1) / dance.fps
+    tempo = 60.0 / float(np.median(np.diff(dance.beats))) if len(dance.beats) > 1 else A.FALLBACK_BPM
+    other = tempo * CONTROL_RATIO if tempo * CONTROL_RATIO <= 160 else tempo / CONTROL_RATIO
+    out: dict[str, Any] = {
+        "bas": A.bas(dance.frames, dance.fps, dance.beats),
+        "bas_real": A.bas(real, store.fps, own.beats.times),
+        "bas_control": A.bas(dance.frames, dance.fps, A.steady_beats(other, seconds).times),
+        "bas_control_bpm": round(other, 2),
+    }
+    for bpm in M.TEMPO_CHECKS:
+        d = generate(run_dir, GenerateConfig(seconds=TEMPO_CHECK_SECONDS, bpm=bpm, seed=cfg.seed,
+                                             temperature=cfg.temperature))
+        period = A.dominant_period(d.frames, d.fps)
+        out[f"period_{bpm}bpm"] = period if np.isfinite(period) else None
+        out[f"period_{bpm}bpm_follows_beat"] = A.matches_beat(period, bpm, tolerance=TEMPO_TOLERANCE)
+        out[f"bas_{bpm}bpm"] = A.bas(d.frames, d.fps, d.beats)
+    return out
 
 
 def _evaluate(run_dir: Path, cfg: EvaluateConfig, out: Path, dances: list[np.ndarray] | None,
@@ -75,16 +105,21 @@ def _evaluate(run_dir: Path, cfg: EvaluateConfig, out: Path, dances: list[np.nda
     from .render import render_dance
 
     store = run_store(run_dir)
+    latents, made, audio = None, None, store.audio_path
     if dances is None:
-        dances, latents, gen_fps = _generate(run_dir, cfg, store)
+        made = _generate(run_dir, cfg, store)
+        dances, gen_fps = [d.frames for d in made], made[0].fps
+        latents, audio = made[0].latents, made[0].audio or store.audio_path
     else:
-        dances, latents, gen_fps = [np.asarray(d) for d in dances], None, dance_fps or store.fps
+        dances, gen_fps = [np.asarray(d) for d in dances], dance_fps or store.fps
     if not dances or min(len(d) for d in dances) < 2:
         raise UserError("evaluate needs at least one dance of 2 frames or more")
     fps = store.fps
     train, heldout = real_split(run_dir, store)
     figures = M.quality_report(dances, train, heldout, fps, gen_fps=gen_fps)
-    files = render_dance(dances[0], out, fps=gen_fps, audio=store.audio_path)
+    if made is not None and made[0].beats is not None and len(made[0].beats) > 1:
+        figures.update(music_figures(run_dir, cfg, store, made[0]))
+    files = render_dance(dances[0], out, fps=gen_fps, audio=audio)
 
     main = M.resample(dances[0], gen_fps, fps)
     real = np.concatenate([train, heldout])

@@ -416,6 +416,8 @@ def quality_report(generated: list[np.ndarray], train_real: np.ndarray, heldout_
     }
 
 
+TEMPO_CHECKS = (100, 130)  # BPM of the drum beats a music run dances to in `evaluate`, to see it follows the tempo
+
 # The bars the default recipe must meet: name -> (how it reads, test on a quality_report)
 BARS = {
     "freeze": ("≤ real + 0.05", lambda r: r["freeze"] <= r["freeze_real"] + 0.05),
@@ -426,6 +428,11 @@ BARS = {
     "diversity": ("≥ 0.5 × real", lambda r: r["diversity"] >= 0.5 * r["diversity_real"]),
     "sharpness": ("≥ 0.985", lambda r: r["sharpness"] >= 0.985),
     "fragments": ("≤ 1.2", lambda r: r["fragments"] <= 1.2),
+    # music runs only (see evaluate.music_figures)
+    "bas": ("≥ 0.9 × real", lambda r: r["bas"] >= 0.9 * r["bas_real"]),
+    "bas_control": ("bas ≥ 1.3 × control", lambda r: r["bas"] >= 1.3 * r["bas_control"]),
+    **{f"period_{bpm}bpm": ("the beat's period ±5% (or a multiple)",
+                            lambda r, bpm=bpm: r[f"period_{bpm}bpm_follows_beat"]) for bpm in TEMPO_CHECKS},
 }
 
 

@@ -8,12 +8,14 @@
         plots/                   loss curves, reconstructions
         dance.mp4, dance.gif, contact_sheet.png
         metrics.json
+        evaluation/              evaluation.json, report.html (deepdance run evaluates what it made)
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -38,14 +40,18 @@ class RunConfig(Config):
     width: int = 200
     height: int = 120
     seed: int = 0
-    bpm: float | None = None
+    bpm: float | None = None     # one tempo for the built-in dancer; None: a clip at each of `tempos`
+    tempos: tuple[float, ...] = (90.0, 105.0, 120.0, 135.0)  # so the model learns to follow any tempo
     cut: str = "auto"            # how --video is cut into silhouettes
     ingest_fps: float = 12.0     # sampling rate for --video
     frames: int = 720            # frames to generate
+    evaluate_frames: int = 1200  # steps of each evaluation dance (0: no evaluation)
 
     def __post_init__(self):
         if self.seconds <= 0 or self.fps <= 0 or self.frames <= 0 or self.ingest_fps <= 0:
             raise UserError("seconds, fps, frames and ingest fps must be positive")
+        if self.evaluate_frames < 0:
+            raise UserError("evaluate frames cannot be negative")
 
 
 # --- the run folder ------------------------------------------------------------------------------
@@ -93,7 +99,7 @@ def data_figures(store: FrameStore) -> dict[str, float]:
 
 # --- stages on a run folder ----------------------------------------------------------------------
 def train_run(store: str | os.PathLike, run_dir: str | os.PathLike, cfg, *, stage: str = "all",
-              resume: bool = False, force: bool = False) -> dict[str, Any]:
+              resume: bool = False, force: bool = False, progress: bool = True) -> dict[str, Any]:
     """Train the models of a run on a store; returns the flattened training figures."""
     from .train import train
 
@@ -105,7 +111,7 @@ def train_run(store: str | os.PathLike, run_dir: str | os.PathLike, cfg, *, stag
     opened = link_store(run_dir, store) if store is not None else run_store(run_dir)
     update_json(run_dir / "config.json", train=cfg.to_dict())
     started = time.perf_counter()
-    figures = train(opened, run_dir, cfg, stage=stage, resume=resume)
+    figures = train(opened, run_dir, cfg, stage=stage, resume=resume, progress=progress)
     update_metrics(run_dir, data=data_figures(opened),
                    timing={f"train_{stage}": round(time.perf_counter() - started, 2)},
                    **{k: v for k, v in _sections(figures).items()})
@@ -122,7 +128,8 @@ def _sections(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def generate_run(run_dir: str | os.PathLike, cfg, *, out: str | os.PathLike | None = None) -> dict[str, Path]:
-    """Generate a dance from a trained run, render it and record the generation figures."""
+    """Generate a dance from a trained run, render it (with its music) and record the generation figures."""
+    from .audio import bas
     from .generate import generate
     from .render import render_dance
 
@@ -131,15 +138,21 @@ def generate_run(run_dir: str | os.PathLike, cfg, *, out: str | os.PathLike | No
         raise UserError(f"{run_dir} has no trained sequence model; run 'deepdance train' first")
     store = run_store(run_dir)
     started = time.perf_counter()
-    frames, _ = generate(run_dir, cfg)
+    dance = generate(run_dir, cfg)
     gen_seconds = time.perf_counter() - started
-    fps = store.fps * (cfg.interpolate + 1)
+    for note in dance.notes:
+        print(f"deepdance: note: {note}", file=sys.stderr)
     started = time.perf_counter()
-    outputs = render_dance(frames, Path(out) if out else run_dir, fps=fps, audio=store.audio_path)
+    # a run without music still plays its data's music under the dance
+    audio = dance.audio or store.audio_path
+    outputs = render_dance(dance.frames, Path(out) if out else run_dir, fps=dance.fps, audio=audio)
     render_seconds = time.perf_counter() - started
     real = store.frames(0, min(len(store), REAL_SAMPLE))
-    figures = M.generation_report(frames, real)
-    figures["fps"] = fps
+    figures = M.generation_report(dance.frames, real)
+    figures["fps"] = dance.fps
+    figures["music"] = str(audio) if audio else None
+    if dance.beats is not None and len(dance.beats):
+        figures["bas"] = bas(dance.frames, dance.fps, dance.beats)
     update_metrics(run_dir, generation=figures,
                    timing={"generate": round(gen_seconds, 2), "render": round(render_seconds, 2)})
     update_json(run_dir / "config.json", generate=cfg.to_dict())
@@ -170,11 +183,18 @@ def run(cfg: RunConfig, *, train, video: list[Path] | None = None, store: Path |
         else:
             from .synth import SynthConfig, synthesize
 
-            data = synthesize(SynthConfig(seconds=cfg.seconds, fps=cfg.fps, width=cfg.width,
-                                          height=cfg.height, seed=cfg.seed, bpm=cfg.bpm), tmp / "store").path
+            tempos = () if cfg.bpm is not None else tuple(cfg.tempos)
+            data = synthesize(SynthConfig(seconds=cfg.seconds, fps=cfg.fps, width=cfg.width, height=cfg.height,
+                                          seed=cfg.seed, bpm=cfg.bpm, tempos=tempos), tmp / "store").path
         timing["data"] = round(time.perf_counter() - started, 2)
         train_run(data, tmp, train)
         gen = generate_cfg or GenerateConfig(frames=cfg.frames, seed=cfg.seed)
         generate_run(tmp, gen)
+        if cfg.evaluate_frames:
+            from .evaluate import EvaluateConfig, evaluate
+
+            started = time.perf_counter()
+            evaluate(tmp, EvaluateConfig(frames=cfg.evaluate_frames, seed=cfg.seed), out=tmp / "evaluation")
+            timing["evaluate"] = round(time.perf_counter() - started, 2)
         update_metrics(tmp, timing=timing)
     return out

@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .files import atomic_path
-from .metrics import BARS, bar_checks
+from .metrics import BARS, TEMPO_CHECKS, bar_checks
 
 VIDEO_EMBED_MAX = 2 * 1024 * 1024  # bytes; a bigger video is linked beside the page
 
@@ -33,6 +33,10 @@ FIGURES = {
     "repetition": ("repetition", "highest autocorrelation of shape changes at lags of 2–20 s; 1 = a loop"),
     "novelty": ("novelty", "median distance of 2-s windows to the nearest training window; real: held-out frames"),
     "diversity": ("diversity", "mean novelty of one seed's dance with respect to another's; real: between real segments"),
+    "bas": ("BAS", "Beat Align Score to its music: mean over music beats of exp(-d²/2σ²), σ = 0.1 s, d = seconds to the nearest pause (motion minimum)"),
+    "bas_control": ("BAS, control", "the same dance scored against the beats of another tempo"),
+    **{f"period_{bpm}bpm": (f"period at {bpm} BPM", f"dominant period (s) of the motion of a dance made to a {bpm} BPM drum beat; the beat is {60 / bpm:.3f} s")
+       for bpm in TEMPO_CHECKS},
 }
 
 
@@ -169,6 +173,8 @@ def render_html(columns: list[Column], page_dir: Path, *, title: str) -> str:
     head = "".join(f"<th>{html.escape(c.name)}</th>" for c in columns)
     rows = []
     for key, (name, what) in FIGURES.items():
+        if not any(key in c.figures for c in columns):
+            continue  # e.g. the music figures of runs without music
         bar = html.escape(BARS[key][0]) if key in BARS else ""
         cells = "".join(_cell(c.figures, key) for c in columns)
         rows.append(f'<tr><th>{name}</th><td class="what">{html.escape(what)}</td><td>{bar}</td>{cells}</tr>')

@@ -43,6 +43,10 @@ from .models.original import HEIGHT as ORIGINAL_HEIGHT, WIDTH as ORIGINAL_WIDTH
 from .store import FRAMES, FrameStore, frame_bytes
 
 MODEL_FORMAT = "deepdance-model/1"
+# What the sequence model hears of the music: rhythm and loudness. The spectral bands are left out, as they
+# describe the timbre of the training song more than how to move, and would not carry over to other songs.
+MUSIC_COLUMNS = ("onset", "beat_sin", "beat_cos", "bar_sin", "bar_cos", "tempo", "loudness")
+STEPS_PER_BEAT = 8  # a music run's sequence model takes this many steps a beat (12 fps at 90 BPM)
 # per recipe: batch size, learning rate, schedule (the original used plain Adam at Keras' default rate),
 # and whether the autoencoder sees shifted and mirrored frames
 RECIPE_DEFAULTS = {"default": {"batch_size": 64, "lr": 3e-3, "onecycle": True, "augment": True},
@@ -55,7 +59,11 @@ class TrainConfig(Config):
     latent: int = 128                   # latent size
     window: int = 10                    # latents the sequence model reads
     ae_epochs: int = 24
-    seq_epochs: int = 40
+    seq_epochs: int = 15
+    codes: int = 512                    # pose codes of the default sequence model (fewer on small data)
+    predict: int = 14                   # frames scored after the window in each training sequence (default)
+    music: str = "auto"                 # condition the sequence model on the music: auto (when the data has
+                                        # music), on, off
     batch_size: int | None = None       # None: the recipe's (64 default, 128 original)
     lr: float | None = None             # None: the recipe's
     seed: int = 0
@@ -76,6 +84,12 @@ class TrainConfig(Config):
             raise UserError("batch size and learning rate must be positive")
         if not 0 <= self.val_fraction < 0.5:
             raise UserError(f"val_fraction must be in [0, 0.5), got {self.val_fraction}")
+        if self.music not in ("auto", "on", "off"):
+            raise UserError(f"music must be auto, on or off, got {self.music!r}")
+        if self.recipe == "original" and self.music == "on":
+            raise UserError("the original recipe has no music input; use --music off or the default recipe")
+        if self.codes < 2 or self.predict < 1:
+            raise UserError("codes must be at least 2 and predict at least 1")
 
     def get(self, key: str) -> Any:
         """batch_size / lr / onecycle / augment: the config's value, or the recipe's default."""
@@ -219,15 +233,18 @@ class FrameData(L.LightningDataModule):
 
 
 class _Windows(Dataset):
-    def __init__(self, latents: np.ndarray, starts: np.ndarray, span: int):
-        self.latents, self.starts, self.span = latents, starts, span
+    """Sequences of `span` latents, with the music of the same frames when there is music."""
+
+    def __init__(self, latents: np.ndarray, starts: np.ndarray, span: int, music: np.ndarray | None):
+        self.latents, self.starts, self.span, self.music = latents, starts, span, music
 
     def __len__(self) -> int:
         return len(self.starts)
 
-    def __getitem__(self, i: int) -> torch.Tensor:
+    def __getitem__(self, i: int):
         s = self.starts[i]
-        return torch.from_numpy(self.latents[s:s + self.span])
+        seq = torch.from_numpy(self.latents[s:s + self.span])
+        return seq if self.music is None else (seq, torch.from_numpy(self.music[s:s + self.span]))
 
 
 def window_starts(parts, *, window: int, span: int) -> tuple[np.ndarray, np.ndarray]:
@@ -241,17 +258,19 @@ def window_starts(parts, *, window: int, span: int) -> tuple[np.ndarray, np.ndar
 
 class LatentData(L.LightningDataModule):
     def __init__(self, latents: np.ndarray, train_starts: np.ndarray, val_starts: np.ndarray, *,
-                 span: int, batch_size: int):
+                 span: int, batch_size: int, music: np.ndarray | None = None):
         super().__init__()
-        self.latents, self.span, self.batch_size = latents, span, batch_size
+        self.latents, self.span, self.batch_size, self.music = latents, span, batch_size, music
         self.train_starts, self.val_starts = train_starts, val_starts
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(_Windows(self.latents, self.train_starts, self.span), batch_size=self.batch_size,
-                          shuffle=True, drop_last=len(self.train_starts) > self.batch_size)
+        return DataLoader(_Windows(self.latents, self.train_starts, self.span, self.music),
+                          batch_size=self.batch_size, shuffle=True,
+                          drop_last=len(self.train_starts) > self.batch_size)
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(_Windows(self.latents, self.val_starts, self.span), batch_size=4 * self.batch_size)
+        return DataLoader(_Windows(self.latents, self.val_starts, self.span, self.music),
+                          batch_size=4 * self.batch_size)
 
 
 # --- Lightning modules ----------------------------------------------------------------------------
@@ -327,14 +346,22 @@ class AEModule(_Stage):
                       on_epoch=True, prog_bar=True, batch_size=len(x), sync_dist=True)
 
 
+def _seq_batch(batch) -> tuple:
+    """A batch of latents, or of (latents, music): the arguments of the sequence model's loss."""
+    return tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)
+
+
 class SeqModule(_Stage):
     def training_step(self, batch, batch_idx):
-        loss = self.model.loss(batch)
-        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(batch), sync_dist=True)
+        args = _seq_batch(batch)
+        loss = self.model.loss(*args)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(args[0]),
+                 sync_dist=True)
         return loss
 
     def validation_step(self, batch, batch_idx):
-        self.log("val_loss", self.model.loss(batch), on_epoch=True, prog_bar=True, batch_size=len(batch),
+        args = _seq_batch(batch)
+        self.log("val_loss", self.model.loss(*args), on_epoch=True, prog_bar=True, batch_size=len(args[0]),
                  sync_dist=True)
 
 
@@ -615,30 +642,47 @@ def _seq_val_loss(model: torch.nn.Module, data: LatentData, seed: int) -> float 
     if not len(data.val_starts):
         return None
     model.eval()
-    torch.manual_seed(seed)  # the roll-out samples: the same figure for the same weights
+    torch.manual_seed(seed)  # a model that samples in its loss gives the same figure for the same weights
     total = n = 0
     for batch in data.val_dataloader():
-        total += float(model.loss(batch)) * len(batch)
-        n += len(batch)
+        args = _seq_batch(batch)
+        total += float(model.loss(*args)) * len(args[0])
+        n += len(args[0])
     return total / n
 
 
-def train_sequence(run_dir: str | os.PathLike, cfg: TrainConfig, *, resume: bool = False,
+def train_sequence(run_dir: str | os.PathLike, cfg: TrainConfig, *,
+                   music: tuple[np.ndarray, np.ndarray] | None = None, resume: bool = False,
                    progress: bool = True) -> dict[str, Any]:
-    """Train the sequence model on latents.npy; writes seq.safetensors + seq.json and plots/seq_loss.png.
+    """Train the sequence model on latents.npy; with `music` = (the conditioning features of every frame,
+    the beat times in seconds), see `store_music`, it learns in beat steps (`beat_steps`).
+    Writes seq.safetensors + seq.json and plots/seq_loss.png.
     Returns seq.val_loss (None without held-out windows), seq.seconds, seq.epochs."""
     run_dir = Path(run_dir)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     latents, clips = _load_latents(run_dir)
-    model = build_sequence(cfg.recipe, latent=latents.shape[1], window=cfg.window)
+    poses = np.concatenate([latents[a:c] for a, c, _ in split_clips(clips, cfg.val_fraction)])
+    if music is not None:
+        rows, beats = music
+        if len(rows) != len(latents):
+            raise UserError(f"music features for {len(rows)} frames, latents for {len(latents)}")
+        steps = beat_steps(latents, rows, clips, beats, read_json(run_dir / "latents.json")["fps"])
+        latents, clips, music = steps.latents, steps.clips, steps.music
     parts = split_clips(clips, cfg.val_fraction)
+    kwargs = {"latent": latents.shape[1], "window": cfg.window}
+    if cfg.recipe == "default":
+        # a code stands for ~5 training frames at least: on little data, fewer codes
+        kwargs.update(codes=min(cfg.codes, max(2, len(poses) // 5)), predict=cfg.predict,
+                      music=0 if music is None else music.shape[1])
+    model = build_sequence(cfg.recipe, **kwargs)
     train_starts, val_starts = window_starts(parts, window=cfg.window, span=model.span)
     if not len(train_starts):
         raise UserError(f"too few frames to train the sequence model: it needs clips of at least {model.span} "
                         f"training frames (window {cfg.window})")
-    if hasattr(model, "set_normalisation"):
-        model.set_normalisation(torch.from_numpy(np.concatenate([latents[a:c] for a, c, _ in parts])))
-    data = LatentData(latents, train_starts, val_starts, span=model.span, batch_size=cfg.get("batch_size"))
+    if hasattr(model, "fit_codebook"):
+        model.fit_codebook(torch.from_numpy(poses), seed=cfg.seed)  # the poses of the training frames
+    data = LatentData(latents, train_starts, val_starts, span=model.span, batch_size=cfg.get("batch_size"),
+                      music=music)
     module = SeqModule(model, lr=cfg.get("lr"), onecycle=cfg.get("onecycle"))
     precision = resolve_precision(cfg, "lstm")
     started = time.perf_counter()
@@ -647,16 +691,74 @@ def train_sequence(run_dir: str | os.PathLike, cfg: TrainConfig, *, resume: bool
              progress=progress, history=History(run_dir, "seq"), has_val=len(val_starts) > 0)
     seconds = time.perf_counter() - started
     model = module.model.cpu().float().eval()
-    if hasattr(model, "fit_noise"):
-        starts = train_starts[np.linspace(0, len(train_starts) - 1, min(len(train_starts), 4096)).astype(int)]
-        model.fit_noise(torch.from_numpy(np.stack([latents[s:s + cfg.window + 1] for s in starts])))
     val = _seq_val_loss(model, data, cfg.seed)
     out = {"seq.val_loss": None if val is None else round(val, 4), "seq.seconds": round(seconds, 2),
-           "seq.epochs": cfg.seq_epochs, "seq.precision": precision}
+           "seq.epochs": cfg.seq_epochs, "seq.precision": precision, "seq.music": music is not None}
     if _is_rank_zero():
-        save_model(run_dir, "seq", model, {"train": cfg.to_dict(), "epochs": cfg.seq_epochs, "figures": out})
+        save_model(run_dir, "seq", model, {"train": cfg.to_dict(), "epochs": cfg.seq_epochs, "figures": out,
+                                           "music": {"columns": list(MUSIC_COLUMNS), "steps_per_beat": STEPS_PER_BEAT}
+                                           if music is not None else None})
     _barrier()
     return out
+
+
+def music_condition(store: FrameStore, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray] | None:
+    """`store_music` when the sequence model trains with music, None when it does not (cfg.music off, or
+    auto on a store without music or with the original recipe)."""
+    wanted = cfg.music
+    if wanted == "auto":
+        wanted = "on" if store.audio_path is not None and cfg.recipe == "default" else "off"
+    if wanted == "off":
+        return None
+    if store.audio_path is None:
+        raise UserError(f"{store.path} has no music to train with; use --music off")
+    return store_music(store)
+
+
+def store_music(store: FrameStore) -> tuple[np.ndarray, np.ndarray]:
+    """What the sequence model hears of a store's music: (features (N, len(MUSIC_COLUMNS)), beat times in s)."""
+    from .audio import features_for_store
+
+    music = features_for_store(store)
+    return select_music(music.features), music.beats.times
+
+
+@dataclasses.dataclass
+class BeatSteps:
+    """Latents and music resampled to `steps_per_beat` steps a beat, clip by clip, and the (fractional)
+    frame every step was taken at."""
+    latents: np.ndarray
+    music: np.ndarray
+    clips: list[list[int]]
+    frames: np.ndarray
+
+
+def beat_steps(latents: np.ndarray, music: np.ndarray, clips, beats: np.ndarray, fps: float, *,
+               steps_per_beat: int = STEPS_PER_BEAT) -> BeatSteps:
+    """A music run's sequence model learns and dances in beats, not frames: the same move takes as many
+    steps at 90 BPM as at 135, and the dance keeps any song's tempo when its steps are laid on that song's
+    beats. Latents are interpolated between frames; music rows come from the nearest frame."""
+    from .audio import beat_position, beat_seconds
+
+    out_z, out_m, out_f, out_clips, n = [], [], [], [], 0
+    for a, b in clips:
+        p0, p1 = beat_position(beats, [a / fps, (b - 1) / fps])
+        pos = p0 + np.arange(int(np.floor((p1 - p0) * steps_per_beat)) + 1) / steps_per_beat
+        f = np.clip(beat_seconds(beats, pos) * fps, a, b - 1)
+        near = np.rint(f).astype(int)
+        out_z.append(np.asarray(latents[near], np.float32))
+        out_m.append(music[near])
+        out_f.append(f)
+        out_clips.append([n, n + len(f)])
+        n += len(f)
+    return BeatSteps(np.concatenate(out_z), np.concatenate(out_m), out_clips, np.concatenate(out_f))
+
+
+def select_music(features: np.ndarray) -> np.ndarray:
+    """The MUSIC_COLUMNS of per-frame music features (N, len(FEATURE_NAMES))."""
+    from .audio import FEATURE_NAMES
+
+    return np.ascontiguousarray(features[:, [FEATURE_NAMES.index(c) for c in MUSIC_COLUMNS]], np.float32)
 
 
 def _done(run_dir: Path, name: str, epochs: int) -> dict | None:
@@ -691,5 +793,8 @@ def train(store: FrameStore, run_dir: str | os.PathLike, cfg: TrainConfig, *, st
         if not (run_dir / "latents.npy").is_file():
             encode_store(store, run_dir)
         done = _done(run_dir, "seq", cfg.seq_epochs) if resume else None
-        figures.update(done if done is not None else train_sequence(run_dir, cfg, resume=resume, progress=progress))
+        if done is None:
+            done = train_sequence(run_dir, cfg, music=music_condition(store, cfg), resume=resume,
+                                  progress=progress)
+        figures.update(done)
     return figures

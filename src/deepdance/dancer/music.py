@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -124,11 +125,21 @@ class DrumTrack:
 def write_music(path: str | os.PathLike, bpm: float, samples: int, *, seed: int = 0,
                 sr: int = SAMPLE_RATE, chunk: int = 1 << 18) -> Path:
     """Write `samples` samples of the track as a mono PCM_16 WAV, a chunk at a time."""
+    return write_medley(path, [(bpm, samples)], seed=seed, sr=sr, chunk=chunk)
+
+
+def write_medley(path: str | os.PathLike, parts: Sequence[tuple[float, int]], *, seed: int = 0,
+                 sr: int = SAMPLE_RATE, chunk: int = 1 << 18) -> Path:
+    """Write one track per (bpm, samples) part, one after another, as a mono PCM_16 WAV, a chunk at a time.
+
+    Each part starts from its own beat 0, like the dance clip it goes with.
+    """
     import soundfile as sf
 
-    track = DrumTrack(bpm, seed=seed, sr=sr)
     with sf.SoundFile(str(path), "w", samplerate=sr, channels=1, subtype="PCM_16", format="WAV") as f:
-        for a in range(0, samples, chunk):
-            x = track.render(a, min(samples, a + chunk))
-            f.write(np.round(x * 32767).astype(np.int16))
+        for bpm, samples in parts:
+            track = DrumTrack(bpm, seed=seed, sr=sr)
+            for a in range(0, samples, chunk):
+                x = track.render(a, min(samples, a + chunk))
+                f.write(np.round(x * 32767).astype(np.int16))
     return Path(path)

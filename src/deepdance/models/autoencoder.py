@@ -4,6 +4,14 @@ Pictures are ink maps (B, 1, H, W) in [0, 1] with 1 = dancer. Any size works: th
 multiple of the total stride and the output cropped back. The decoder returns logits; `probs` applies
 the sigmoid. Batch norm after every convolution: on the built-in dancer it reached in 100 steps the
 IoU that 400 steps reached without it.
+
+The first step folds each 2x2 block of pixels into 4 channels (space to depth) and the last unfolds
+them, so no layer works at full resolution, where convolutions with few channels run slowest. On a
+2-core AVX2 CPU (float32), for the same training time on the built-in dancer (held-out IoU after ~2 min):
+    4 stride-2 convs 16-32-64-128 at full resolution      75 frames/s   IoU 0.73
+    2x2 fold, 3 convs 32-64-128                          131 frames/s   IoU 0.80
+    4x4 fold, 2 convs 32-64                              407 frames/s   IoU 0.84 (0.89 after 64k frames)
+    2x2 fold, 3 convs 16-32-64 (the default)             293 frames/s   IoU 0.87 (0.91 after 64k frames)
 """
 
 from __future__ import annotations
@@ -17,19 +25,19 @@ class Autoencoder(nn.Module):
     recipe = "default"
 
     def __init__(self, *, width: int, height: int, latent: int = 128,
-                 channels: tuple[int, ...] = (16, 32, 64, 128), noise: float = 0.05,
+                 channels: tuple[int, ...] = (16, 32, 64), fold: int = 2, noise: float = 0.05,
                  latent_l2: float = 1e-3, dice: float = 0.5):
         super().__init__()
         self.width, self.height, self.latent = width, height, latent
-        self.channels = tuple(channels)
+        self.channels, self.fold = tuple(channels), fold
         self.noise, self.latent_l2, self.dice = noise, latent_l2, dice
-        stride = 2 ** len(self.channels)
+        stride = fold * 2 ** len(self.channels)
         self.pad_h, self.pad_w = -height % stride, -width % stride
         self.grid = ((height + self.pad_h) // stride, (width + self.pad_w) // stride)
         flat = self.channels[-1] * self.grid[0] * self.grid[1]
 
         # --- encoder: each 4x4 stride-2 conv halves the picture
-        layers, c = [], 1
+        layers, c = [], fold * fold
         for out in self.channels:
             layers += [nn.Conv2d(c, out, 4, 2, 1), nn.BatchNorm2d(out), nn.SiLU()]
             c = out
@@ -42,22 +50,22 @@ class Autoencoder(nn.Module):
         for out in self.channels[-2::-1]:
             layers += [nn.ConvTranspose2d(c, out, 4, 2, 1), nn.BatchNorm2d(out), nn.SiLU()]
             c = out
-        layers += [nn.ConvTranspose2d(c, 1, 4, 2, 1)]
+        layers += [nn.ConvTranspose2d(c, fold * fold, 4, 2, 1)]
         self.decoder = nn.Sequential(*layers)
 
     def config(self) -> dict:
         return {"width": self.width, "height": self.height, "latent": self.latent,
-                "channels": list(self.channels), "noise": self.noise, "latent_l2": self.latent_l2,
+                "channels": list(self.channels), "fold": self.fold, "noise": self.noise, "latent_l2": self.latent_l2,
                 "dice": self.dice}
 
     # --- encode / decode ------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.pad(x, (0, self.pad_w, 0, self.pad_h))
+        x = F.pixel_unshuffle(F.pad(x, (0, self.pad_w, 0, self.pad_h)), self.fold)
         return self.to_latent(self.encoder(x).flatten(1))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         h = self.from_latent(z).view(-1, self.channels[-1], *self.grid)
-        return self.decoder(F.silu(h))[:, :, :self.height, :self.width]
+        return F.pixel_shuffle(self.decoder(F.silu(h)), self.fold)[:, :, :self.height, :self.width]
 
     def probs(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.decode(z).float())

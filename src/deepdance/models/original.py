@@ -9,8 +9,6 @@ generation starts from a random window and feeds back its own predictions.
 
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -70,6 +68,7 @@ class OriginalAutoencoder(nn.Module):
 
 class OriginalLSTM(nn.Module):
     recipe = "original"
+    music = 0  # the original never heard its video's music
 
     def __init__(self, *, latent: int = 128, window: int = 10):
         super().__init__()
@@ -98,16 +97,15 @@ class OriginalLSTM(nn.Module):
 
     @torch.no_grad()
     def roll_out(self, window: torch.Tensor, steps: int, *, temperature: float = 0.0,
-                 generator: torch.Generator | None = None,
-                 project: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+                 generator: torch.Generator | None = None, music: torch.Tensor | None = None) -> torch.Tensor:
         """The original's roll-out: predict from the last `window` latents, append, repeat. It is
-        deterministic, so temperature and generator are accepted and ignored."""
+        deterministic, so temperature and generator are accepted and ignored; it never hears music."""
+        if music is not None:
+            raise ValueError("the original recipe has no music input")
         window = window[:, -self.window:].float()
         out = []
         for _ in range(steps):
             z = self(window).float()
-            if project is not None:
-                z = project(z)
             out.append(z[0])
             window = torch.cat([window[:, 1:], z[:, None]], dim=1)
         return torch.stack(out)

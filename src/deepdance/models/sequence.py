@@ -1,137 +1,160 @@
-"""The default sequence model: an LSTM that reads a window of latents and gives a distribution of the next.
+"""The default sequence model: an LSTM that reads poses as codes and samples the next code.
 
-Latents go in and come out in the autoencoder's own units; inside, they are standardised with the
-training set's mean and spread (buffers saved with the weights). The head predicts a diagonal Gaussian
-over the *change* to the next latent; sampling from it keeps the dance moving where a mean prediction
-drifts to the average pose and stops.
+Every latent is mapped to the nearest of `codes` pose codes, the centres of a k-means clustering of the
+training latents (standardised with the training mean and spread; all saved as buffers with the
+weights). The LSTM reads the codes of the past frames (and, when trained with music, the music of the
+frame it predicts) and outputs a categorical distribution over the next code. Generation samples from
+it with a temperature, keeps its state for the whole dance, and turns the codes back into latents.
 
-Sampling noise is not drawn per dimension: independent noise in 128 dimensions leaves the set of
-latents that decode to one dancer (on the built-in dancer it broke the figure into fragments at any
-temperature above 0.25). It is drawn from the covariance of the model's own one-step errors on the
-training data (`fit_noise`), so it moves the latent the ways the data really varies; at temperature 1
-that kept a single crisp dancer and doubled the motion of the mean roll-out.
-
-Training and generation work in the same chunks: read `window` latents, then predict `rollout` latents
-one after another, each fed back (carrying the LSTM state) before the next. Training scores every
-predicted step while feeding back the model's own samples, so it learns to recover from its own errors,
-which is what generation asks of it; generation then reads the last `window` latents again and goes on.
+Why codes: a Gaussian over the next latent averages the several ways a dance can go on, and sampling it
+in 128 dimensions leaves the set of latents that decode to one dancer. On the built-in dancer (1,500
+generated frames, fsd = Fréchet shape distance to the real frames, real halves: 3.8):
+    Gaussian over the change of latent, noise from the one-step errors   fsd 19.6 (stays in one place)
+    the same with 32 PCA dimensions, stateful                            fsd 27.0, 37% frozen
+    codes, K = 256 / 512 / 1024                                          fsd 4.1 / 4.0 / 2.9, 20 / 11 / 6% frozen
+    codes K = 512, runs of a code turned into in-betweens (the default)  fsd 4.9, 1% frozen, novelty 0.42 (real 0.47)
+A run of the same code (the dancer moving within one code's cell) would show the same picture several
+frames in a row; `codes_to_latents` puts each run's code at the run's middle and interpolates between
+them, so the motion goes on smoothly.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Callable
-
+import numpy as np
 import torch
+from scipy.cluster.vq import kmeans2
 from torch import nn
 from torch.nn import functional as F
 
 
-class LatentLSTM(nn.Module):
+class CodeLSTM(nn.Module):
     recipe = "default"
 
-    def __init__(self, *, latent: int = 128, window: int = 10, hidden: tuple[int, ...] = (256, 256),
-                 dropout: float = 0.2, rollout: int = 4, min_std: float = 0.02):
+    def __init__(self, *, latent: int = 128, window: int = 10, codes: int = 512, embed: int = 128,
+                 hidden: int = 256, layers: int = 2, dropout: float = 0.3, predict: int = 14, music: int = 0):
         super().__init__()
-        self.latent, self.window, self.hidden = latent, window, tuple(hidden)
-        self.dropout, self.rollout, self.min_std = dropout, rollout, min_std
+        self.latent, self.window, self.codes, self.embed_dim = latent, window, codes, embed
+        self.hidden, self.layers, self.dropout, self.predict, self.music = hidden, layers, dropout, predict, music
         self.register_buffer("mean", torch.zeros(latent))
         self.register_buffer("std", torch.ones(latent))
-        self.register_buffer("noise", torch.eye(latent))  # Cholesky factor of the sampling noise
+        self.register_buffer("codebook", torch.zeros(codes, latent))  # standardised units
 
-        # --- stacked LSTMs of different widths, dropout between them
-        sizes = (latent, *self.hidden)
-        self.lstms = nn.ModuleList(nn.LSTM(a, b, batch_first=True) for a, b in zip(sizes, sizes[1:]))
+        self.embed = nn.Embedding(codes, embed)
+        self.lstm = nn.LSTM(embed + music, hidden, num_layers=layers, batch_first=True,
+                            dropout=dropout if layers > 1 else 0.0)
         self.drop = nn.Dropout(dropout)
-        # --- head: mean change and spread of the next standardised latent; starts at "no change"
-        self.head = nn.Linear(self.hidden[-1], 2 * latent)
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        self.head = nn.Linear(hidden, codes)
 
     def config(self) -> dict:
-        return {"latent": self.latent, "window": self.window, "hidden": list(self.hidden),
-                "dropout": self.dropout, "rollout": self.rollout, "min_std": self.min_std}
+        return {"latent": self.latent, "window": self.window, "codes": self.codes, "embed": self.embed_dim,
+                "hidden": self.hidden, "layers": self.layers, "dropout": self.dropout, "predict": self.predict,
+                "music": self.music}
 
     @property
     def span(self) -> int:
-        """Length of one training sequence: the window plus the rolled-out targets."""
-        return self.window + self.rollout
+        """Length of one training sequence: `window` frames that warm the state up, then `predict` scored ones."""
+        return self.window + self.predict
 
-    def set_normalisation(self, latents: torch.Tensor) -> None:
+    # --- the codebook ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def fit_codebook(self, latents: torch.Tensor, *, seed: int = 0) -> None:
+        """Standardise with the training latents' statistics and cluster them into `codes` pose codes."""
+        latents = latents.float()
         self.mean.copy_(latents.mean(0))
         self.std.copy_(latents.std(0).clamp_min(1e-4))
+        u = ((latents - self.mean) / self.std).double().numpy()
+        if len(u) < self.codes:
+            raise ValueError(f"{len(u)} training latents cannot make {self.codes} codes")
+        centres, _ = kmeans2(u, self.codes, seed=seed, minit="++", iter=30)
+        self.codebook.copy_(torch.from_numpy(centres).float())
 
-    @torch.no_grad()
-    def fit_noise(self, windows: torch.Tensor) -> None:
-        """Set the sampling noise to the covariance of the one-step errors on `windows`
-        (B, window + 1, latent) of training latents."""
-        u = (windows - self.mean) / self.std
-        h, _ = self._read(u[:, :self.window])
-        mu, _ = self._predict(h, u[:, self.window - 1])
-        err = (u[:, self.window] - mu).double()
-        cov = err.T @ err / max(1, len(err)) + 1e-6 * torch.eye(self.latent, dtype=torch.float64)
-        self.noise.copy_(torch.linalg.cholesky(cov).float())
+    def encode(self, latents: torch.Tensor) -> torch.Tensor:
+        """Latents (..., latent) -> the index of the nearest code (...)."""
+        u = ((latents.float() - self.mean) / self.std).reshape(-1, self.latent)
+        return torch.cdist(u, self.codebook).argmin(1).reshape(latents.shape[:-1])
 
-    # --- the network, in standardised units ------------------------------------------------------
-    def _read(self, u: torch.Tensor, state: list | None = None) -> tuple[torch.Tensor, list]:
-        """Feed (B, T, latent); returns the top layer's last output (B, hidden) and every layer's state."""
-        h, new = u, []
-        for i, lstm in enumerate(self.lstms):
-            h, s = lstm(h, None if state is None else state[i])
-            new.append(s)
-            if i < len(self.lstms) - 1:
-                h = self.drop(h)
-        return h[:, -1], new
+    def codes_to_latents(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes (N,) -> latents (N, latent): each run of one code is a key pose at the run's middle, and the
+        frames between key poses interpolate linearly (the first and last runs hold their pose at the ends)."""
+        codes = codes.reshape(-1).cpu()
+        starts = torch.nonzero(torch.cat([torch.tensor([True]), codes[1:] != codes[:-1]])).reshape(-1)
+        ends = torch.cat([starts[1:], torch.tensor([len(codes)])])
+        key_t = (starts + ends - 1).double() / 2
+        key_u = self.codebook.cpu()[codes[starts]].double()
+        t = torch.arange(len(codes), dtype=torch.float64)
+        right = torch.searchsorted(key_t, t).clamp(1, max(1, len(key_t) - 1))
+        left = right - 1
+        if len(key_t) == 1:
+            u = key_u[[0] * len(codes)]
+        else:
+            w = ((t - key_t[left]) / (key_t[right] - key_t[left])).clamp(0, 1)[:, None]
+            u = (1 - w) * key_u[left] + w * key_u[right]
+        return (u.float() * self.std.cpu() + self.mean.cpu()).to(self.mean.device)
 
-    def _predict(self, h: torch.Tensor, last: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mu, raw_std = self.head(h).float().chunk(2, dim=-1)
-        return last.float() + mu, self.min_std + F.softplus(raw_std + 0.5)
+    # --- the network -----------------------------------------------------------------------------
+    def _step_inputs(self, codes: torch.Tensor, music: torch.Tensor | None) -> torch.Tensor:
+        x = self.embed(codes)
+        if self.music:
+            if music is None:
+                raise ValueError("this model was trained with music: give the music of every frame")
+            x = torch.cat([x, music.to(x.dtype)], dim=-1)
+        return x
 
-    # --- training objective -------------------------------------------------------------------------
-    def loss(self, seq: torch.Tensor) -> torch.Tensor:
-        """Mean Gaussian NLL of the `rollout` latents after the first `window` ones, each predicted after
-        feeding back the model's own (reparameterised) samples. seq: (B, window + rollout, latent)."""
-        u = (seq - self.mean) / self.std
-        h, state = self._read(u[:, :self.window])
-        last, total = u[:, self.window - 1], 0.0
-        for k in range(self.rollout):
-            mu, std = self._predict(h, last)
-            target = u[:, self.window + k].float()
-            total = total + (0.5 * ((target - mu) / std) ** 2 + std.log()).mean()
-            last = (mu + std * torch.randn_like(mu)).to(u.dtype)
-            if k < self.rollout - 1:
-                h, state = self._read(last[:, None], state)
-        return total / self.rollout + 0.5 * math.log(2 * math.pi)
+    def _read(self, codes: torch.Tensor, music: torch.Tensor | None, state=None):
+        h, state = self.lstm(self._step_inputs(codes, music), state)
+        return self.head(self.drop(h)).float(), state
+
+    def loss(self, seq: torch.Tensor, music: torch.Tensor | None = None) -> torch.Tensor:
+        """Cross-entropy of the next code over the last `predict` frames of each sequence.
+        seq: latents (B, span, latent); music: (B, span, music) features of the same frames (reading
+        frame t goes with the music of frame t + 1, the one being predicted)."""
+        codes = self.encode(seq)
+        logits, _ = self._read(codes[:, :-1], None if music is None else music[:, 1:])
+        scored = slice(self.window - 1, None)
+        return F.cross_entropy(logits[:, scored].reshape(-1, self.codes), codes[:, 1:][:, scored].reshape(-1))
 
     # --- generation ------------------------------------------------------------------------------
     @torch.no_grad()
-    def roll_out(self, window: torch.Tensor, steps: int, *, temperature: float = 1.0,
-                 generator: torch.Generator | None = None,
-                 project: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+    def roll_out(self, window: torch.Tensor, steps: int, *, temperature: float = 1.0, top_p: float = 1.0,
+                 near: int = 0, generator: torch.Generator | None = None,
+                 music: torch.Tensor | None = None) -> torch.Tensor:
         """`steps` new latents (steps, latent) after `window` (1, T >= window, latent), in the autoencoder's
-        units: the predicted mean plus `temperature` times the fitted noise, passed through `project`
-        (if given) before it is fed back."""
-        context = list(((window[0, -self.window:] - self.mean) / self.std).unbind(0))
-        out = []
-        while len(out) < steps:
-            h, state = self._read(torch.stack(context[-self.window:])[None])
-            chunk = min(self.rollout, steps - len(out))
-            for k in range(chunk):
-                mu, _ = self._predict(h, context[-1][None])
-                if temperature > 0:
-                    # drawn on the CPU: the same seed gives the same dance on any device
-                    eps = torch.randn(self.latent, generator=generator).to(mu.device)
-                    mu = mu + temperature * (self.noise @ eps)
-                z = mu * self.std + self.mean
-                if project is not None:
-                    z = project(z)
-                out.append(z[0])
-                context.append(((z - self.mean) / self.std)[0])
-                if k < chunk - 1:
-                    h, state = self._read(context[-1][None, None], state)
-        return torch.stack(out)
+        units. `music` (window + steps, features): the music of the window's frames and of the new ones.
+        Temperature 0 always takes the most likely code; `top_p` < 1 samples only among the most likely
+        codes that together hold that much probability (the rare rest is where a dancer jumps across the
+        stage from one frame to the next). `near` > 0 samples only among the `near` codes closest to the
+        current one."""
+        window = window[:, -self.window:]
+        w = window.shape[1]
+        if self.music and (music is None or len(music) < w + steps):
+            raise ValueError(f"music must cover the window and the dance: {w + steps} rows")
+        m = None if music is None else music[None].float().to(self.mean.device)
+        codes = self.encode(window)
+        logits, state = self._read(codes, None if m is None else m[:, 1:w + 1])
+        last, out, current = logits[0, -1], [], codes[0, -1].cpu()
+        if near:
+            nearest = torch.cdist(self.codebook, self.codebook).cpu().argsort(1)[:, :near]
+        for t in range(steps):
+            if temperature > 0:
+                # drawn on the CPU: the same seed gives the same dance on any device
+                probs = F.softmax(last.cpu().double() / temperature, dim=-1)
+                if near:
+                    probs = torch.zeros_like(probs).index_copy(0, nearest[current], probs[nearest[current]])
+                if top_p < 1:
+                    p, order = probs.sort(descending=True)
+                    probs = torch.zeros_like(probs).scatter(0, order, p * (p.cumsum(0) - p < top_p))
+                code = torch.multinomial(probs, 1, generator=generator)
+            else:
+                code = last.argmax().reshape(1).cpu()
+            out.append(code)
+            current = code[0]
+            if t < steps - 1:
+                step_music = None if m is None else m[:, w + t + 1:w + t + 2]
+                logits, state = self._read(code.to(self.mean.device)[None], step_music, state)
+                last = logits[0, -1]
+        return self.codes_to_latents(torch.cat(out))
 
     def noise_window(self, *, generator: torch.Generator | None = None) -> torch.Tensor:
-        """A random start window (1, window, latent) drawn around the data's mean."""
-        noise = torch.randn((1, self.window, self.latent), generator=generator).to(self.mean.device)
-        return noise * self.std + self.mean
+        """A start window (1, window, latent) of randomly drawn codes."""
+        idx = torch.randint(self.codes, (self.window,), generator=generator)
+        return (self.codebook.cpu()[idx] * self.std.cpu() + self.mean.cpu())[None].to(self.mean.device)
