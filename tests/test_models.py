@@ -84,7 +84,7 @@ def test_code_lstm_roll_out_is_seeded_and_smooth():
 
 
 def test_codes_to_latents_puts_key_poses_mid_run_and_interpolates():
-    seq, _ = _code_lstm()
+    seq, _ = _code_lstm(hold=0.0)
     centres = seq.codebook * seq.std + seq.mean
     out = seq.codes_to_latents(torch.tensor([2, 2, 2, 5, 1, 1]))
     # runs [0, 3) -> key at 1, [3, 4) -> key at 3, [4, 6) -> key at 4.5
@@ -94,6 +94,36 @@ def test_codes_to_latents_puts_key_poses_mid_run_and_interpolates():
     assert torch.allclose(out[4], (2 * centres[1] + centres[5]) / 3, atol=1e-5)
     assert torch.allclose(out[5], centres[1], atol=1e-5)
     assert torch.allclose(seq.codes_to_latents(torch.tensor([3, 3])), centres[3].expand(2, 8), atol=1e-5)
+
+
+def test_codes_to_latents_holds_long_runs():
+    seq, _ = _code_lstm(hold=1.0)
+    centres = seq.codebook * seq.std + seq.mean
+    out = seq.codes_to_latents(torch.tensor([2, 2, 2, 5, 1, 1, 1]))
+    # run [0, 3) held over 0..2, [3, 4) a key at 3, [4, 7) held over 4..6: a pause on each long run
+    for t, c in [(0, 2), (1, 2), (2, 2), (3, 5), (4, 1), (5, 1), (6, 1)]:
+        assert torch.allclose(out[t], centres[c], atol=1e-5)
+    half, _ = _code_lstm(hold=0.5)
+    mid = half.codes_to_latents(torch.tensor([2, 2, 2, 5]))
+    # held over 0.5..1.5 around the middle 1, then a third of the way to the key at 3
+    assert torch.allclose(mid[1], centres[2], atol=1e-5)
+    assert torch.allclose(mid[2], (2 * centres[2] + centres[5]) / 3, atol=1e-5)
+
+
+def test_code_corruption_only_while_training():
+    seq, latents = _code_lstm(corrupt=0.5)
+    batch = latents[:28].reshape(4, 7, 8)
+    seq.eval()
+    assert torch.equal(seq.loss(batch), seq.loss(batch))  # no randomness when evaluating
+    seq.train()
+    seq.drop.p = 0.0
+    seq.lstm.dropout = 0.0
+    torch.manual_seed(1)
+    a = seq.loss(batch)
+    torch.manual_seed(2)
+    assert not torch.equal(a, seq.loss(batch))  # a different past each time
+    with pytest.raises(ValueError, match="corrupt"):
+        CodeLSTM(latent=8, corrupt=1.0)
 
 
 def test_code_lstm_hears_the_music():

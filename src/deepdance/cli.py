@@ -260,7 +260,8 @@ def cmd_run(args) -> None:
     print(f"run folder: {result}")
     for name in ("dance.mp4", "dance.gif", "contact_sheet.png", "metrics.json", "plots",
                  "evaluation/report.html"):
-        print(f"  {name:<18} {result / name}")
+        if (result / name).exists():
+            print(f"  {name:<22} {result / name}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,7 +29,7 @@ from .train import load_autoencoder, load_sequence, select_music
 
 # per recipe, when the config leaves them open: sampling temperature, and whether to re-project every
 # latent onto a crisp silhouette (the original decoded its raw predictions)
-RECIPE_DEFAULTS = {"default": {"temperature": 1.0, "top_p": 1.0, "near": 128, "project": True},
+RECIPE_DEFAULTS = {"default": {"temperature": 0.8, "top_p": 1.0, "near": 128, "project": True},
                    "original": {"temperature": 0.0, "top_p": 1.0, "near": 0, "project": False}}
 DEFAULT_FRAMES = 600
 

@@ -55,15 +55,19 @@ class RunConfig(Config):
 
 
 # --- the run folder ------------------------------------------------------------------------------
+def _relative(path: Path, run_dir: Path) -> str:
+    """A path inside the run folder relative to it (the folder may be moved), any other absolute."""
+    try:
+        return str(Path(path).resolve().relative_to(run_dir.resolve()))
+    except ValueError:
+        return str(Path(path).resolve())
+
+
 def link_store(run_dir: Path, store: str | os.PathLike) -> FrameStore:
     """Record which store a run learns from; a store inside the run folder is referenced relatively."""
     store = Path(store)
     opened = FrameStore.open(store)
-    try:
-        ref = str(store.resolve().relative_to(run_dir.resolve()))
-    except ValueError:
-        ref = str(store.resolve())
-    write_json(run_dir / STORE_REF, {"path": ref})
+    write_json(run_dir / STORE_REF, {"path": _relative(store, run_dir)})
     return opened
 
 
@@ -150,7 +154,8 @@ def generate_run(run_dir: str | os.PathLike, cfg, *, out: str | os.PathLike | No
     real = store.frames(0, min(len(store), REAL_SAMPLE))
     figures = M.generation_report(dance.frames, real)
     figures["fps"] = dance.fps
-    figures["music"] = str(audio) if audio else None
+    # the run folder is built under a temporary name and moved: name the music relative to the run
+    figures["music"] = _relative(audio, run_dir) if audio else None
     if dance.beats is not None and len(dance.beats):
         figures["bas"] = bas(dance.frames, dance.fps, dance.beats)
     update_metrics(run_dir, generation=figures,

@@ -657,7 +657,7 @@ def train_sequence(run_dir: str | os.PathLike, cfg: TrainConfig, *,
     """Train the sequence model on latents.npy; with `music` = (the conditioning features of every frame,
     the beat times in seconds), see `store_music`, it learns in beat steps (`beat_steps`).
     Writes seq.safetensors + seq.json and plots/seq_loss.png.
-    Returns seq.val_loss (None without held-out windows), seq.seconds, seq.epochs."""
+    Returns seq.val_loss (None without held-out windows), seq.seconds, seq.windows_per_s, seq.epochs."""
     run_dir = Path(run_dir)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     latents, clips = _load_latents(run_dir)
@@ -693,6 +693,7 @@ def train_sequence(run_dir: str | os.PathLike, cfg: TrainConfig, *,
     model = module.model.cpu().float().eval()
     val = _seq_val_loss(model, data, cfg.seed)
     out = {"seq.val_loss": None if val is None else round(val, 4), "seq.seconds": round(seconds, 2),
+           "seq.windows_per_s": round(cfg.seq_epochs * len(train_starts) / seconds, 1),
            "seq.epochs": cfg.seq_epochs, "seq.precision": precision, "seq.music": music is not None}
     if _is_rank_zero():
         save_model(run_dir, "seq", model, {"train": cfg.to_dict(), "epochs": cfg.seq_epochs, "figures": out,
