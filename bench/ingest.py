@@ -2,6 +2,7 @@
 
     python bench/ingest.py                    # 500-frame clips (20 s at 25 fps)
     python bench/ingest.py --scale original   # 14,401-frame clips
+    python bench/ingest.py --scale original --source 800x480 --modes threshold   # the original's video size
 
 Clips are drawn and written as H.264 mp4 to a temporary folder: a white dancer on black (threshold), a
 dancer on an unevenly lit green screen (chroma) and in a textured room (background). The real green-screen
@@ -23,14 +24,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import frames_for, parser, report  # noqa: E402
 
 from deepdance import video  # noqa: E402
+from deepdance.config import parse_size  # noqa: E402
 from deepdance.cut import segment_available  # noqa: E402
 from deepdance.ingest import IngestConfig, ingest  # noqa: E402
 
-W, H, FPS = 640, 360, 25
+FPS = 25
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos" / "greenscreen_solo_11s_640x360.mp4"
 
 
-def dancer(i: int) -> np.ndarray:
+def dancer(i: int, W: int, H: int) -> np.ndarray:
     """A figure swaying across the frame, arms swinging: bool (H, W)."""
     m = np.zeros((H, W), np.uint8)
     cx = int(W / 2 + W * 0.2 * np.sin(i / 20))
@@ -45,7 +47,7 @@ def dancer(i: int) -> np.ndarray:
     return m > 0
 
 
-def clips(n: int):
+def clips(n: int, W: int, H: int):
     """(name, frame batches) for each drawn clip, made lazily in batches of 50."""
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
     lit = 0.8 + 0.3 * np.exp(-(((xx - W * 0.4) / W) ** 2 + ((yy - H * 0.3) / H) ** 2))
@@ -56,7 +58,7 @@ def clips(n: int):
 
     def batches(paint):
         for start in range(0, n, 50):
-            yield np.stack([paint(dancer(i)) for i in range(start, min(n, start + 50))])
+            yield np.stack([paint(dancer(i, W, H)) for i in range(start, min(n, start + 50))])
 
     yield "threshold", batches(lambda m: np.where(m, 235, 15).astype(np.uint8))
     yield "chroma", batches(lambda m: np.where(m[..., None], person, green).astype(np.uint8))
@@ -80,12 +82,17 @@ def time_ingest(path: Path, out: Path, frames: int, **cfg) -> dict:
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--frames", type=int, default=None, help="frames per drawn clip (default 500)")
+    p.add_argument("--source", default="640x360", help="WIDTHxHEIGHT of the drawn clips (default 640x360)")
+    p.add_argument("--modes", default="threshold,chroma,background", help="drawn clips to time")
     args = p.parse_args()
     n = args.frames or frames_for(args.scale, 500)
+    W, H = parse_size(args.source)
     figures: dict = {"source": f"{W}x{H} at {FPS} fps", "output": "200x120"}
     with tempfile.TemporaryDirectory(prefix="deepdance-bench-ingest-") as tmp:
         tmp = Path(tmp)
-        for name, batches in clips(n):
+        for name, batches in clips(n, W, H):
+            if name not in args.modes.split(","):
+                continue
             path = tmp / f"{name}.mp4"
             video.write_video(path, batches, fps=FPS)
             figures[f"{name}_decode_fps"] = round(decode_fps(path), 1)

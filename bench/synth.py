@@ -47,7 +47,8 @@ def bench_size(width: int, height: int, n: int, fps: float) -> dict:
     cfg = SynthConfig(seconds=n / fps, fps=fps, width=width, height=height, seed=0)
     dancer = _Dancer(cfg)
     dancer.frames(0, 8)   # warm-up: imports, caches
-    poses = dancer.choreo.poses(0, n)
+    choreo = dancer.choreos[0]  # the default config is one clip
+    poses = choreo.poses(0, n)
     spans = [(a, min(n, a + CHUNK)) for a in range(0, n, CHUNK)]
 
     def chunked(fn):   # like the stage: one chunk in memory at a time
@@ -57,7 +58,7 @@ def bench_size(width: int, height: int, n: int, fps: float) -> dict:
         return run
 
     out = {
-        "poses_per_s": rate(n, chunked(dancer.choreo.poses)),
+        "poses_per_s": rate(n, chunked(choreo.poses)),
         "draw_fps": rate(n, chunked(lambda a, b: draw_poses(poses[a:b], dancer.body, dancer.camera))),
         "render_fps": rate(n, chunked(dancer.frames)),
     }

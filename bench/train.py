@@ -2,6 +2,7 @@
 
     python bench/train.py [--seconds 240] [--recipe default] [--frames 720] [--out DIR]
     python bench/train.py --scale original --ae-epochs 1 --seq-epochs 1   # 14,401 frames: memory check
+    python bench/train.py --scale original --size 800x480 --ae-epochs 1 --seq-epochs 1 --frames 120
 
 Figures: ae.val_iou / ae.val_pixel_acc (held-out frames vs reconstructions thresholded at 0.5), training
 frames/s and seconds per stage, seq.val_loss, then on the generated frames: motion of the last third
@@ -22,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import parser, report, timed  # noqa: E402
 
 from deepdance import metrics as M  # noqa: E402
+from deepdance.config import parse_size  # noqa: E402
 from deepdance.generate import GenerateConfig, generate  # noqa: E402
 from deepdance.store import FrameStore  # noqa: E402
 from deepdance.synth import SynthConfig, synthesize  # noqa: E402
@@ -34,6 +36,7 @@ def main(argv=None) -> int:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=240.0, help="length of the built-in dance (default 240)")
     p.add_argument("--store", type=Path, default=None, help="use this frame store instead of the built-in dancer")
+    p.add_argument("--size", default="200x120", help="WIDTHxHEIGHT of the built-in dancer (default 200x120)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--recipe", default="default", choices=["default", "original"])
     p.add_argument("--ae-epochs", type=int, default=None)
@@ -45,14 +48,15 @@ def main(argv=None) -> int:
     p.add_argument("--progress", action="store_true")
     args = p.parse_args(argv)
     seconds = 14401 / 12 if args.scale == "original" else args.seconds
+    width, height = parse_size(args.size)
 
-    figures: dict = {"recipe": args.recipe}
+    figures: dict = {"recipe": args.recipe, "size": f"{width}x{height}"}
     with tempfile.TemporaryDirectory() as tmp:
         root = args.out or Path(tmp)
         started = time.perf_counter()
         with timed(figures, "synth_seconds"):
             store = FrameStore.open(args.store) if args.store else synthesize(
-                SynthConfig(seconds=seconds, fps=12, width=200, height=120, seed=args.seed, preview=False),
+                SynthConfig(seconds=seconds, fps=12, width=width, height=height, seed=args.seed, preview=False),
                 root / "store", force=True, progress=False)
         figures["data_frames"] = len(store)
         cfg = TrainConfig(recipe=args.recipe, seed=args.seed, **{k: v for k, v in (

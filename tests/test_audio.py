@@ -435,3 +435,13 @@ def test_dance_to_100_bpm_moves_at_the_beat_period():
     assert period == pytest.approx(0.6, rel=0.03)
     assert audio.matches_beat(period, 100) and audio.matches_beat(2 * period, 100)
     assert not audio.matches_beat(period, 130) and not audio.matches_beat(float("nan"), 100)
+
+
+def test_power_spectrogram_in_chunks_is_librosas():
+    import librosa
+
+    from deepdance.audio import HOP, N_FFT, power_spectrogram
+
+    y = np.random.default_rng(0).standard_normal(22050 * 3 + 123).astype(np.float32)
+    whole = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP)) ** 2
+    assert np.allclose(power_spectrogram(y, chunk=17), whole, rtol=1e-5, atol=1e-6)

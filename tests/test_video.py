@@ -41,3 +41,13 @@ def test_bad_files(tmp_path):
     for name, msg in (("missing.mp4", "no such file"), ("empty.mp4", "empty"), ("text.mp4", "not a readable video")):
         with pytest.raises(UserError, match=msg):
             probe(tmp_path / name)
+
+
+def test_write_video_raises_what_the_frame_source_raises(tmp_path):
+    def frames():
+        yield np.full((4, 16, 16), 255, np.uint8)
+        raise UserError("the source broke")
+
+    with pytest.raises(UserError, match="the source broke"):
+        write_video(tmp_path / "x.mp4", frames(), fps=12)
+    assert not (tmp_path / "x.mp4").exists()

@@ -186,10 +186,25 @@ def pulse_clarity(onset_env: np.ndarray, sr: int = SR) -> float:
     return float(ac.max() / power)
 
 
+def power_spectrogram(y: np.ndarray, *, chunk: int = 4096) -> np.ndarray:
+    """|STFT|² (1 + N_FFT/2, 1 + len(y)//HOP) float32, as librosa's centred, zero-padded stft gives it,
+    computed `chunk` frames at a time: the whole complex STFT of a 20-minute song is 424 MB, and with its
+    magnitude and square it held 1.7 GB at once, more than training on 14,401 frames needs."""
+    lr = _librosa()
+    padded = np.pad(np.asarray(y, np.float32), N_FFT // 2)
+    n = 1 + len(y) // HOP
+    power = np.empty((1 + N_FFT // 2, n), np.float32)
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        part = lr.stft(padded[a * HOP:(b - 1) * HOP + N_FFT], n_fft=N_FFT, hop_length=HOP, center=False)
+        np.square(np.abs(part), out=power[:, a:b])
+    return power
+
+
 def _spectra(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Power spectrogram, 128-band log-mel and onset envelope, all at HOP."""
     lr = _librosa()
-    power = np.abs(lr.stft(y, n_fft=N_FFT, hop_length=HOP)) ** 2
+    power = power_spectrogram(y)
     mel_db = lr.power_to_db(lr.feature.melspectrogram(S=power, sr=sr))
     return power, mel_db, lr.onset.onset_strength(S=mel_db, sr=sr, hop_length=HOP, n_fft=N_FFT)
 
@@ -216,6 +231,19 @@ def _downbeat(power: np.ndarray, mel_db: np.ndarray, frames: np.ndarray, sr: int
     return int(np.argmax(score))
 
 
+TEMPO_CHUNK = 4096  # onset frames (~95 s) per tempo estimate
+
+
+def _tempo(onset_env: np.ndarray, sr: int) -> float:
+    """librosa's tempo estimate, as beat_track makes it, for a song of up to TEMPO_CHUNK onset frames; for a
+    longer one the median of the estimates of its ~95-s parts. (The tempogram of a whole 20-min song held
+    1 GB at once, more than training on 14,401 frames needs.)"""
+    lr = _librosa()
+    starts = list(range(0, max(1, len(onset_env) - TEMPO_CHUNK // 2), TEMPO_CHUNK))
+    parts = [onset_env[a:b] for a, b in zip(starts, starts[1:] + [len(onset_env)])]
+    return float(np.median([lr.feature.tempo(onset_envelope=p, sr=sr, hop_length=HOP)[0] for p in parts]))
+
+
 def _track(power: np.ndarray, mel_db: np.ndarray, onset_env: np.ndarray, sr: int, seconds: float,
            fallback_bpm: float, min_clarity: float) -> Beats:
     lr = _librosa()
@@ -224,7 +252,7 @@ def _track(power: np.ndarray, mel_db: np.ndarray, onset_env: np.ndarray, sr: int
     if clarity < min_clarity:
         why = f"no clear beat in the music (pulse clarity {clarity:.2f} < {min_clarity:g}); {grid}"
         return steady_beats(fallback_bpm, seconds, reason=why)
-    _, frames = lr.beat.beat_track(onset_envelope=onset_env, sr=sr, hop_length=HOP)
+    _, frames = lr.beat.beat_track(onset_envelope=onset_env, sr=sr, hop_length=HOP, bpm=_tempo(onset_env, sr))
     if len(frames) < BEATS_PER_BAR:
         return steady_beats(fallback_bpm, seconds, reason=f"beat tracking found {len(frames)} beats; {grid}")
     times = lr.frames_to_time(frames, sr=sr, hop_length=HOP)
@@ -309,7 +337,8 @@ def compute_features(audio: np.ndarray, sr: int = SR, *, fps: float, n_frames: i
     power, mel_db, onset = _spectra(y, sr)
     if beats is None:
         beats = _track(power, mel_db, onset, sr, seconds, fallback_bpm, MIN_CLARITY)
-    rms = lr.feature.rms(S=np.sqrt(power), frame_length=N_FFT)[0]
+    rms = np.concatenate([lr.feature.rms(S=np.sqrt(power[:, a:a + 4096]), frame_length=N_FFT)[0]
+                          for a in range(0, power.shape[1], 4096)])  # per frame: chunks keep memory small
     loud = (lr.amplitude_to_db(rms, ref=max(float(rms.max()), 1e-10), top_db=None) + 60) / 60
     mel = lr.feature.melspectrogram(S=power, sr=sr, n_mels=N_MELS)
     bands = (lr.power_to_db(mel, ref=max(float(mel.max()), 1e-20), top_db=None) + 80) / 80
