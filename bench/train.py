@@ -27,7 +27,7 @@ from deepdance.config import parse_size  # noqa: E402
 from deepdance.generate import GenerateConfig, generate  # noqa: E402
 from deepdance.store import FrameStore  # noqa: E402
 from deepdance.synth import SynthConfig, synthesize  # noqa: E402
-from deepdance.pipeline import train_run  # noqa: E402
+from deepdance.pipeline import real_sample, train_run  # noqa: E402
 from deepdance.train import TrainConfig  # noqa: E402
 from deepdance.video import write_video  # noqa: E402
 
@@ -64,7 +64,7 @@ def main(argv=None) -> int:
         with timed(figures, "train_seconds"):
             figures.update(train_run(store.path, root / "run", cfg, force=True, progress=args.progress))
 
-        real = store.frames(0, min(len(store), 3000))
+        real = real_sample(store)
         real_motion = M.motion(real)
         scores = []
         for k in range(args.gen_seeds):

@@ -29,7 +29,8 @@ from .files import new_folder, read_json, write_json
 from .store import FrameStore
 
 STORE_REF = "store.json"
-REAL_SAMPLE = 3000  # frames of real data the data figures are computed on
+REAL_SAMPLE = 3000  # frames of real data the data figures are computed on...
+REAL_SAMPLE_BYTES = 256 * 2**20  # ...and at most this many bytes of them (3000 frames at 800x480 are 1.15 GB)
 
 
 @dataclasses.dataclass
@@ -93,10 +94,14 @@ def update_metrics(run_dir: Path, **sections: dict[str, Any]) -> dict[str, Any]:
     return update_json(run_dir / "metrics.json", **sections)
 
 
+def real_sample(store: FrameStore) -> np.ndarray:
+    """The contiguous stretch of real frames the data figures are computed on."""
+    return store.frames(0, min(len(store), REAL_SAMPLE, max(2, REAL_SAMPLE_BYTES // (store.width * store.height))))
+
+
 def data_figures(store: FrameStore) -> dict[str, float]:
     """Motion and area of the real data (on a contiguous sample, at the data's own rate)."""
-    n = min(len(store), REAL_SAMPLE)
-    real = store.frames(0, n)
+    real = real_sample(store)
     return {"frames": len(store), "fps": store.fps, "motion": M.motion(real),
             "area_mean": float(M.areas(real).mean())}
 
@@ -151,8 +156,7 @@ def generate_run(run_dir: str | os.PathLike, cfg, *, out: str | os.PathLike | No
     audio = dance.audio or store.audio_path
     outputs = render_dance(dance.frames, Path(out) if out else run_dir, fps=dance.fps, audio=audio)
     render_seconds = time.perf_counter() - started
-    real = store.frames(0, min(len(store), REAL_SAMPLE))
-    figures = M.generation_report(dance.frames, real)
+    figures = M.generation_report(dance.frames, real_sample(store))
     figures["fps"] = dance.fps
     # the run folder is built under a temporary name and moved: name the music relative to the run
     figures["music"] = _relative(audio, run_dir) if audio else None
