@@ -4,7 +4,7 @@ as H.264 with the song as AAC. The issue asks < 2 minutes on this CPU.
 
     python bench/dance_to_song.py --run runs/demo [--seconds 180] [--bpm 100]
 
-`--cold` also empties numba's cache first, so librosa compiles again (the very first call on a machine).
+`--cold` gives librosa an empty numba cache too, so it compiles again (the very first call on a machine).
 Checks that the video holds seconds x fps frames and carries the song.
 """
 

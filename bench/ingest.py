@@ -32,33 +32,33 @@ FPS = 25
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos" / "greenscreen_solo_11s_640x360.mp4"
 
 
-def dancer(i: int, W: int, H: int) -> np.ndarray:
-    """A figure swaying across the frame, arms swinging: bool (H, W)."""
-    m = np.zeros((H, W), np.uint8)
-    cx = int(W / 2 + W * 0.2 * np.sin(i / 20))
-    hip, neck = (cx, int(H * 0.6)), (cx, int(H * 0.3))
+def dancer(i: int, w: int, h: int) -> np.ndarray:
+    """A figure swaying across the frame, arms swinging: bool (h, w)."""
+    m = np.zeros((h, w), np.uint8)
+    cx = int(w / 2 + w * 0.2 * np.sin(i / 20))
+    hip, neck = (cx, int(h * 0.6)), (cx, int(h * 0.3))
     cv2.line(m, hip, neck, 255, 40)
-    cv2.circle(m, (cx, int(H * 0.2)), 24, 255, -1)
+    cv2.circle(m, (cx, int(h * 0.2)), 24, 255, -1)
     for side in (-1, 1):
         a = 0.8 * np.sin(i / 6 + side)
         hand = (int(cx + side * 90 * np.cos(a)), int(neck[1] + 90 * np.sin(a)))
         cv2.line(m, neck, hand, 255, 16)
-        cv2.line(m, hip, (cx + side * 40, int(H * 0.97)), 255, 22)
+        cv2.line(m, hip, (cx + side * 40, int(h * 0.97)), 255, 22)
     return m > 0
 
 
-def clips(n: int, W: int, H: int):
+def clips(n: int, w: int, h: int):
     """(name, frame batches) for each drawn clip, made lazily in batches of 50."""
-    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
-    lit = 0.8 + 0.3 * np.exp(-(((xx - W * 0.4) / W) ** 2 + ((yy - H * 0.3) / H) ** 2))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    lit = 0.8 + 0.3 * np.exp(-(((xx - w * 0.4) / w) ** 2 + ((yy - h * 0.3) / h) ** 2))
     green = lit[..., None] * np.float32([60, 165, 70])
     rng = np.random.default_rng(0)
-    room = cv2.GaussianBlur(rng.normal(170, 25, (H, W, 3)).astype(np.float32), (0, 0), 3) * lit[..., None]
+    room = cv2.GaussianBlur(rng.normal(170, 25, (h, w, 3)).astype(np.float32), (0, 0), 3) * lit[..., None]
     person = np.float32([200, 80, 60])
 
     def batches(paint):
         for start in range(0, n, 50):
-            yield np.stack([paint(dancer(i, W, H)) for i in range(start, min(n, start + 50))])
+            yield np.stack([paint(dancer(i, w, h)) for i in range(start, min(n, start + 50))])
 
     yield "threshold", batches(lambda m: np.where(m, 235, 15).astype(np.uint8))
     yield "chroma", batches(lambda m: np.where(m[..., None], person, green).astype(np.uint8))
@@ -86,11 +86,11 @@ def main() -> None:
     p.add_argument("--modes", default="threshold,chroma,background", help="drawn clips to time")
     args = p.parse_args()
     n = args.frames or frames_for(args.scale, 500)
-    W, H = parse_size(args.source)
-    figures: dict = {"source": f"{W}x{H} at {FPS} fps", "output": "200x120"}
+    w, h = parse_size(args.source)
+    figures: dict = {"source": f"{w}x{h} at {FPS} fps", "output": "200x120"}
     with tempfile.TemporaryDirectory(prefix="deepdance-bench-ingest-") as tmp:
         tmp = Path(tmp)
-        for name, batches in clips(n, W, H):
+        for name, batches in clips(n, w, h):
             if name not in args.modes.split(","):
                 continue
             path = tmp / f"{name}.mp4"

@@ -186,7 +186,10 @@ def pulse_clarity(onset_env: np.ndarray, sr: int = SR) -> float:
     return float(ac.max() / power)
 
 
-def power_spectrogram(y: np.ndarray, *, chunk: int = 4096) -> np.ndarray:
+SPECTRUM_CHUNK = 4096  # analysis frames (~95 s) handled at once where a whole song's spectrogram is not needed
+
+
+def power_spectrogram(y: np.ndarray, *, chunk: int = SPECTRUM_CHUNK) -> np.ndarray:
     """|STFT|² (1 + N_FFT/2, 1 + len(y)//HOP) float32, as librosa's centred, zero-padded stft gives it,
     computed `chunk` frames at a time: the whole complex STFT of a 20-minute song is 424 MB, and with its
     magnitude and square it held 1.7 GB at once, more than training on 14,401 frames needs."""
@@ -231,15 +234,12 @@ def _downbeat(power: np.ndarray, mel_db: np.ndarray, frames: np.ndarray, sr: int
     return int(np.argmax(score))
 
 
-TEMPO_CHUNK = 4096  # onset frames (~95 s) per tempo estimate
-
-
 def _tempo(onset_env: np.ndarray, sr: int) -> float:
-    """librosa's tempo estimate, as beat_track makes it, for a song of up to TEMPO_CHUNK onset frames; for a
-    longer one the median of the estimates of its ~95-s parts. (The tempogram of a whole 20-min song held
-    1 GB at once, more than training on 14,401 frames needs.)"""
+    """librosa's tempo estimate, as beat_track makes it, for a song of up to SPECTRUM_CHUNK onset frames;
+    for a longer one the median of the estimates of its ~95-s parts. (The tempogram of a whole 20-min song
+    held 1 GB at once, more than training on 14,401 frames needs.)"""
     lr = _librosa()
-    starts = list(range(0, max(1, len(onset_env) - TEMPO_CHUNK // 2), TEMPO_CHUNK))
+    starts = list(range(0, max(1, len(onset_env) - SPECTRUM_CHUNK // 2), SPECTRUM_CHUNK))
     parts = [onset_env[a:b] for a, b in zip(starts, starts[1:] + [len(onset_env)])]
     return float(np.median([lr.feature.tempo(onset_envelope=p, sr=sr, hop_length=HOP)[0] for p in parts]))
 
@@ -337,8 +337,8 @@ def compute_features(audio: np.ndarray, sr: int = SR, *, fps: float, n_frames: i
     power, mel_db, onset = _spectra(y, sr)
     if beats is None:
         beats = _track(power, mel_db, onset, sr, seconds, fallback_bpm, MIN_CLARITY)
-    rms = np.concatenate([lr.feature.rms(S=np.sqrt(power[:, a:a + 4096]), frame_length=N_FFT)[0]
-                          for a in range(0, power.shape[1], 4096)])  # per frame: chunks keep memory small
+    rms = np.concatenate([lr.feature.rms(S=np.sqrt(power[:, a:a + SPECTRUM_CHUNK]), frame_length=N_FFT)[0]
+                          for a in range(0, power.shape[1], SPECTRUM_CHUNK)])  # per frame, so in chunks
     loud = (lr.amplitude_to_db(rms, ref=max(float(rms.max()), 1e-10), top_db=None) + 60) / 60
     mel = lr.feature.melspectrogram(S=power, sr=sr, n_mels=N_MELS)
     bands = (lr.power_to_db(mel, ref=max(float(mel.max()), 1e-20), top_db=None) + 80) / 80
