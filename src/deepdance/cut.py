@@ -77,6 +77,14 @@ def _grey(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
+def _fill(rgb: np.ndarray, hidden: np.ndarray) -> tuple[np.ndarray, float]:
+    """The picture with its `hidden` pixels filled in smoothly from around them, and how far a real
+    background strays from such a fill: its texture, the median distance of the picture from a blur of it."""
+    filled = cv2.inpaint(rgb, hidden.astype(np.uint8), 5, cv2.INPAINT_TELEA)
+    f = filled.astype(np.float32)
+    return filled, float(np.median(np.linalg.norm(f - cv2.GaussianBlur(f, (0, 0), 2), axis=-1)))
+
+
 # --- the cutters ----------------------------------------------------------------------------------
 class Cutter:
     mode = ""
@@ -186,17 +194,31 @@ class BackgroundCutter(Cutter):
     A pixel is background when it lies near the segment {s * background : s in [shadow, 1]} in RGB:
     shadows darken the background without changing its colour, so they are not the dancer.
     Each frame is first aligned to the background (phase correlation), which tolerates drift.
+
+    Learning it: per pixel the samples fall into groups of alike colours. Where the dancer only passes by,
+    the largest group is the background; where she dwells, her clothes can be the largest group. So within
+    her zone the largest group that fits the background around the zone is taken first, then, cutting the
+    samples with that background, the group seen most often outside her. Where she hid a pixel in every
+    sample, the background is filled in from around it and compared with a tolerance as wide as its texture.
     """
 
     mode = "background"
     SHADOW = 0.6  # darkest shadow still taken as background (fraction of the lit background)
     BRIGHTER = 1.08
+    ALIKE = 12    # largest difference (per channel) between two samples of one colour
+    GROUPS = 3    # colours told apart per pixel
+    STRAY = 0.1   # where more of the samples than this stray from their median, the dancer comes by
+    FAR = 24.0    # a group farther than this (plus 3x the texture) from the background around her is hers
+    REFITS = 2    # cutting the samples with a better background finds the dancer better: twice
 
-    def __init__(self, background: np.ndarray, noise: float):
+    def __init__(self, background: np.ndarray, noise: float, slack: np.ndarray | float = 0.0,
+                 zone: np.ndarray | None = None):
+        """`slack`: extra tolerance per pixel (where the background is filled in); `zone`: where the dancer
+        goes, left out of the alignment."""
         self.background = background
         self.noise = float(noise)
         self.shifts: list[tuple[float, float]] = []
-        self.unsettled = 0.0  # share of the frame where no colour holds in 40% of the samples
+        self.unsettled = 0.0  # share of the frame where the background shows in fewer than 2 samples
         bg = background.astype(np.float32)
         self._bg = bg
         self._inv_bb = 1.0 / ((bg * bg).sum(-1) + 1.0)
@@ -204,57 +226,130 @@ class BackgroundCutter(Cutter):
         gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)
         gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)
         # texture edges move under sub-pixel drift and compression: tolerate change there
-        tol = max(10.0, 3.0 * self.noise) + 2.0 * cv2.magnitude(gx, gy) / 8.0
+        tol = max(10.0, 3.0 * self.noise) + 2.0 * cv2.magnitude(gx, gy) / 8.0 + slack
         self._scale = 128.0 / tol
-        self._align = _Aligner(background)
+        self._align = _Aligner(background, zone)
 
     @classmethod
     def fit(cls, samples: Sequence[np.ndarray]) -> "BackgroundCutter":
         if len(samples) < 3:
             raise UserError("cut mode 'background' needs a clip of at least 3 frames to learn the background")
-        stack = np.stack(samples)
-        # the median of unaligned frames has no dancer in it (she moves), so it is a fair reference
-        # for aligning the frames; the median of the aligned frames is then sharp
+        stack, zone = np.stack(samples), None
+        # the median of unaligned frames has no dancer in it where she only passes by, so it is a fair
+        # reference for aligning the frames; her motion still pulls the estimate, so align again blind to her zone
         for _ in range(2):
-            align = _Aligner(np.median(stack, axis=0).astype(np.uint8))
+            ref = np.median(stack, axis=0).astype(np.uint8)
+            align = _Aligner(ref, zone)
             shifts = [align.shift(s) for s in samples]
             stack = np.stack([align.unshift(s, d) for s, d in zip(samples, shifts)])
+            zone = cls._zone(stack, ref)
+        means, members = cls._groups(stack)
+        pick, unseen = cls._by_zone(means, members, zone)
+        for _ in range(cls.REFITS):
+            pick, unseen = cls._by_cut(cls._model(stack, means, members, pick, unseen, zone), stack, members)
+        cutter = cls._model(stack, means, members, pick, unseen, zone)
+        cutter.shifts = [(round(dx, 2), round(dy, 2)) for dx, dy in shifts]
+        return cutter
+
+    @classmethod
+    def _zone(cls, stack: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        """Where the dancer goes: bool (H, W) where the samples often stray from `ref`, their median.
+
+        Texture edges that flicker under drift and compression are thin and opened away. Where she stands
+        still her clothes are the median, but where she moves cuts them off from the background: every
+        piece of the rest smaller than the zone is hers (a larger one is background she goes round).
+        """
+        stray = np.zeros(ref.shape[:2], np.uint8)
+        for s in stack:
+            # twice as loose as for two samples: the first median, of frames not yet aligned, is soft
+            alike = cv2.inRange(cv2.absdiff(s, ref), (0, 0, 0), (2 * cls.ALIKE,) * 3)
+            cv2.add(stray, 1, dst=stray, mask=255 - alike)
+        zone = cv2.morphologyEx((stray > cls.STRAY * len(stack)).astype(np.uint8), cv2.MORPH_OPEN, _K5)
+        _, label, stats, _ = cv2.connectedComponentsWithStats(1 - zone, connectivity=4)
+        area = stats[:, cv2.CC_STAT_AREA]
+        area[0] = 0  # label 0 is the zone itself
+        pieces = np.flatnonzero((area > 0) & (area < zone.sum()) & (area < area.max()))
+        return (zone > 0) | np.isin(label, pieces)
+
+    @classmethod
+    def _groups(cls, stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per pixel, GROUPS groups of alike samples, largest first: mean colours (G, H, W, 3) and
+        members (G, n, H, W) (a group may be empty).
+
+        Each group gathers the samples alike to the sample with most alike samples not yet in a group.
+        """
+        n = len(stack)
+        lo, hi = (0, 0, 0), (cls.ALIKE,) * 3
+        free = np.full(stack.shape[:3], 255, np.uint8)
+        means, members = [], []
+        for _ in range(cls.GROUPS):
+            counts = np.zeros(stack.shape[:3], np.uint8)
+            for i in range(n):
+                cv2.add(counts[i], 1, dst=counts[i], mask=free[i])
+                for j in range(i + 1, n):
+                    alike = cv2.inRange(cv2.absdiff(stack[i], stack[j]), lo, hi)
+                    cv2.add(counts[i], 1, dst=counts[i], mask=cv2.bitwise_and(alike, free[j]))
+                    cv2.add(counts[j], 1, dst=counts[j], mask=cv2.bitwise_and(alike, free[i]))
+            counts[free == 0] = 0
+            centre = np.take_along_axis(stack, counts.argmax(0)[None, ..., None], axis=0)[0]
+            member = np.stack([cv2.bitwise_and(cv2.inRange(cv2.absdiff(s, centre), lo, hi), fr)
+                               for s, fr in zip(stack, free)]) > 0
+            size = member.sum(0)
+            means.append((stack * member[..., None]).sum(0, dtype=np.float32) / np.maximum(size, 1)[..., None])
+            members.append(member)
+            free[member] = 0
+        return np.stack(means), np.stack(members)
+
+    @classmethod
+    def _by_zone(cls, means: np.ndarray, members: np.ndarray,
+                 zone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A first choice of group per pixel (G-index), and where none is the background: outside the
+        zone the largest group, within it the largest that fits the background around the zone."""
+        size = members.sum(1)
+        around, texture = _fill(np.clip(means[0], 0, 255).astype(np.uint8), zone)
+        fits = (np.linalg.norm(means - around.astype(np.float32), axis=-1) <= cls.FAR + 3 * texture) & (size > 0)
+        pick = np.where(zone, np.where(fits, size, -1).argmax(0), 0)
+        return pick, zone & ~np.take_along_axis(fits, pick[None], axis=0)[0]
+
+    @staticmethod
+    def _by_cut(cutter: "BackgroundCutter", stack: np.ndarray, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per pixel the group seen most often outside the dancer as `cutter` cuts the samples, and where
+        every group is hidden by her (a hole in her counts as hidden: it is where she stands still)."""
+        hidden = np.zeros(stack.shape[:3], bool)
+        for s, h in zip(stack, hidden):
+            r = clean(np.where(cutter._distance_score(s) >= 128, np.uint8(255), np.uint8(0)),
+                      Limits(hole_area=1.0))
+            if r is not None:
+                h[:] = cv2.dilate(r[0], _K5, iterations=2) > 0  # her blurred edge too
+        outside = (members & ~hidden).sum(1)
+        return outside.argmax(0), outside.max(0) == 0
+
+    @classmethod
+    def _model(cls, stack: np.ndarray, means: np.ndarray, members: np.ndarray, pick: np.ndarray,
+               unseen: np.ndarray, zone: np.ndarray) -> "BackgroundCutter":
+        """The cutter whose background is group `pick` of each pixel, filled in from around where unseen."""
+        base = np.take_along_axis(means, pick[None, ..., None], axis=0)[0]
+        member = np.take_along_axis(members, pick[None, None], axis=0)[0] & ~unseen
         f = stack.astype(np.float32)
-        base, noise, support = cls._steadiest(f)
-        # where the dancer's shadow lingers the steadiest value may be the shadowed one: per pixel, take
-        # the upper quartile of the brightness of the samples that keep its colour (lit or shadowed)
+        noise = float(np.median(np.linalg.norm(f - base, axis=-1)[member])) if member.any() else 0.0
+        # where the dancer's shadow lingers the group may be the shadowed colour: per pixel, take the second
+        # brightest (against noise) of the samples that keep its colour, lit or shadowed. Too bright costs
+        # little (a frame may be darker, as in shadow), too dark loses a dark dancer.
         a = (f * base).sum(-1) / ((base * base).sum(-1) + 1.0)
         off = np.linalg.norm(f - a[..., None] * base, axis=-1)
         fits = (off < max(10.0, 3.0 * noise)) & (a >= cls.SHADOW) & (a <= 1.0 / cls.SHADOW)
         a = np.sort(np.where(fits, a, np.nan), axis=0)  # NaN sorts last
         count = fits.sum(0)
-        pick = np.maximum((0.75 * (count - 1)).round().astype(int), 0)[None]
-        lit = np.where(count > 0, np.take_along_axis(a, pick, axis=0)[0], 1.0)
-        cutter = cls(np.clip(base * lit[..., None], 0, 255).round().astype(np.uint8), noise)
-        cutter.shifts = [(round(dx, 2), round(dy, 2)) for dx, dy in shifts]
-        cutter.unsettled = float(np.mean(support < 0.4))
+        second = np.maximum(count - 2, 0)[None]
+        lit = np.where((count > 0) & ~unseen, np.take_along_axis(a, second, axis=0)[0], 1.0)
+        background = np.clip(base * lit[..., None], 0, 255).round().astype(np.uint8)
+        slack = 0.0
+        if unseen.any():
+            background, texture = _fill(background, unseen)
+            slack = np.where(unseen, 3.0 * texture, 0.0).astype(np.float32)  # the real one is as textured
+        cutter = cls(background, noise, slack, zone)
+        cutter.unsettled = float(np.mean(member.sum(0) < 2))
         return cutter
-
-    @staticmethod
-    def _steadiest(f: np.ndarray, tol: float = 15.0) -> tuple[np.ndarray, float, np.ndarray]:
-        """Per pixel, the mean of the largest group of alike samples; the noise within the groups; and
-        the share of samples in the group (low where the dancer hides the background most of the time).
-
-        Not the median: a dancer who stands in one place for most of the clip would be the median there,
-        but she keeps changing while the background is the same whenever it is seen.
-        """
-        best = np.zeros(f.shape[1:3], np.int64)
-        best_count = np.zeros(f.shape[1:3], np.int64)
-        for i in range(len(f)):
-            d = f - f[i]
-            count = ((d * d).sum(-1) < tol * tol).sum(0)
-            better = count > best_count
-            best[better], best_count[better] = i, count[better]
-        centre = np.take_along_axis(f, best[None, ..., None], axis=0)[0]
-        dist = np.linalg.norm(f - centre, axis=-1)
-        member = dist < tol
-        base = (f * member[..., None]).sum(0) / member.sum(0)[..., None]
-        return base, float(np.median(np.linalg.norm(f - base, axis=-1)[member])), best_count / len(f)
 
     def _distance_score(self, rgb: np.ndarray) -> np.ndarray:
         f = rgb.astype(np.float32)
@@ -266,7 +361,10 @@ class BackgroundCutter(Cutter):
         np.clip(a, self.SHADOW, self.BRIGHTER, out=a)
         f -= a[..., None] * b
         dist = np.sqrt((f * f).sum(-1))
-        return np.clip(dist * self._scale, 0, 255).astype(np.uint8)
+        # a blurred edge is half dancer where it is half as far from the background as the dancer beside
+        # it: the cut runs there, as the other cuts' thresholds do, not where the edge leaves the noise
+        half = 256.0 * dist / (cv2.dilate(dist, _K5) + 1e-3)
+        return np.clip(np.minimum(dist * self._scale, half), 0, 255).astype(np.uint8)
 
     def score(self, rgb: np.ndarray) -> np.ndarray:
         dx, dy = self._align.shift(rgb)
@@ -283,12 +381,16 @@ class BackgroundCutter(Cutter):
 
 class _Aligner:
     """Camera drift against a reference: phase correlation on a half-size grey copy, searched only
-    within a few percent of the frame so that the dancer's own motion cannot win."""
+    within a few percent of the frame so that the dancer's own motion cannot win, and blind to `ignore`
+    (where the dancer goes: her motion would pull the estimate)."""
 
-    def __init__(self, ref: np.ndarray):
+    def __init__(self, ref: np.ndarray, ignore: np.ndarray | None = None):
         g = self._grey(ref)
         self._g = g
         self._win = cv2.createHanningWindow(g.shape[::-1], cv2.CV_32F)
+        if ignore is not None:
+            half = cv2.resize(ignore.astype(np.float32), g.shape[::-1], interpolation=cv2.INTER_AREA) > 0
+            self._win *= 1 - cv2.GaussianBlur(cv2.dilate(half.astype(np.float32), _K5), (0, 0), 2)
         self._ref = np.conj(np.fft.rfft2(g * self._win))
         h, w = g.shape
         self._r = r = max(3, int(0.04 * max(h, w)))
@@ -462,7 +564,7 @@ def _choose(samples: Sequence[np.ndarray], polarity: str, lim: Limits) -> tuple[
     if found >= 0.5 and cutter.unsettled <= 0.03:
         return cutter, f"{why}; static camera, a dancer stands out from the clip's background in {found:.0%} of samples"
     trouble = (f"the background model finds a dancer in only {found:.0%} of samples" if found < 0.5 else
-               f"the dancer hides the background most of the time ({cutter.unsettled:.0%} of the frame never settles)")
+               f"over {cutter.unsettled:.0%} of the frame the background shows in fewer than 2 samples")
     if segment_available():
         return SegmentCutter(), f"{why}; {trouble}, so person segmentation"
     return cutter, f"{why}; {trouble} (install 'deepdance[segment]' for person segmentation)"
