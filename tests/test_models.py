@@ -42,6 +42,40 @@ def test_original_autoencoder_shapes():
     loss.backward()
 
 
+def test_original_autoencoder_starts_at_the_data_and_hears_its_input():
+    torch.manual_seed(0)
+    ae = OriginalAutoencoder()
+    ae.init_output_bias(0.05)
+    x = (torch.rand(8, 1, 120, 200) > 0.95).float()
+    with torch.no_grad():
+        logits = ae(x)[0]
+    assert abs(float(torch.sigmoid(logits).mean()) - 0.05) < 0.005
+    # Keras' initialisation carries the input through all 16 layers (PyTorch's defaults: spread ~3e-8)
+    assert float(logits.std(0).mean()) > 1e-5
+
+
+def test_original_autoencoder_learns_past_the_blank_picture():
+    # MSE through a sigmoid on a small dancer collapsed to a blank picture within 20 steps before
+    # init_output_bias; a blank picture scores exactly the share of dancer pixels
+    from deepdance.synth import SynthConfig, render_frames
+
+    torch.manual_seed(0)
+    frames = render_frames(SynthConfig(seconds=4, fps=6, seed=0, preview=False))
+    x = torch.from_numpy(1 - frames[:, None].astype("float32") / 255)
+    ae = OriginalAutoencoder()
+    ae.init_output_bias(float(x.mean()))
+    opt = torch.optim.Adam(ae.parameters(), lr=1e-3)
+    for step in range(40):
+        loss, logits = ae.loss(x[torch.randint(0, len(x), (8,))])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        loss, logits = ae.loss(x)
+    blank = float((x ** 2).mean())
+    assert float(loss) < 0.7 * blank and (logits > 0).any()
+
+
 def test_original_autoencoder_needs_200x120():
     with pytest.raises(ValueError, match="200x120"):
         OriginalAutoencoder(width=80, height=48)

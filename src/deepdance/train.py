@@ -47,10 +47,10 @@ MODEL_FORMAT = "deepdance-model/1"
 # describe the timbre of the training song more than how to move, and would not carry over to other songs.
 MUSIC_COLUMNS = ("onset", "beat_sin", "beat_cos", "bar_sin", "bar_cos", "tempo", "loudness")
 STEPS_PER_BEAT = 8  # a music run's sequence model takes this many steps a beat (12 fps at 90 BPM)
-# per recipe: batch size, learning rate, schedule (the original used plain Adam at Keras' default rate),
-# and whether the autoencoder sees shifted and mirrored frames
+# per recipe: batch size, learning rate, schedule (the original used plain Adam at Keras' default rate and
+# batch size), and whether the autoencoder sees shifted and mirrored frames
 RECIPE_DEFAULTS = {"default": {"batch_size": 64, "lr": 3e-3, "onecycle": True, "augment": True},
-                   "original": {"batch_size": 128, "lr": 1e-3, "onecycle": False, "augment": False}}
+                   "original": {"batch_size": 32, "lr": 1e-3, "onecycle": False, "augment": False}}
 
 
 @dataclasses.dataclass
@@ -64,7 +64,7 @@ class TrainConfig(Config):
     predict: int = 14                   # frames scored after the window in each training sequence (default)
     music: str = "auto"                 # condition the sequence model on the music: auto (when the data has
                                         # music), on, off
-    batch_size: int | None = None       # None: the recipe's (64 default, 128 original)
+    batch_size: int | None = None       # None: the recipe's (64 default, 32 original)
     lr: float | None = None             # None: the recipe's
     seed: int = 0
     devices: int | str = 1              # Lightning devices: a count, "auto" or a list such as "0,1"
@@ -581,6 +581,9 @@ def train_autoencoder(store: FrameStore, run_dir: str | os.PathLike, cfg: TrainC
     model = build_autoencoder(cfg.recipe, **_ae_kwargs(store, cfg))
     model = model.to(memory_format=torch.channels_last)
     data = FrameData(store, batch_size=cfg.get("batch_size"), val_fraction=cfg.val_fraction)
+    if hasattr(model, "init_output_bias"):  # the original recipe (see models/original.py)
+        pick = data.train_idx[np.linspace(0, len(data.train_idx) - 1, min(1000, len(data.train_idx))).astype(int)]
+        model.init_output_bias(float(store.ink(pick).mean()))
     recon_idx = data.val_idx[np.linspace(0, len(data.val_idx) - 1, min(8, len(data.val_idx))).astype(int)]
     history = History(run_dir, "ae", recon=store.take(recon_idx) if len(recon_idx) else None)
     module = AEModule(model, lr=cfg.get("lr"), onecycle=cfg.get("onecycle"), augment=cfg.get("augment"))

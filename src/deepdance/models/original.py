@@ -5,15 +5,46 @@ dense 512, dense 128 (ReLU); decoder dense 512, dense 1500, reshape to 15x25x4, 
 of 32 each followed by x2 upsampling, and a 1-channel sigmoid; MSE loss.
 Sequence model: LSTM 512-256-256 with dropout 0.2, then dense 128 (ReLU), MSE on the next latent;
 generation starts from a random window and feeds back its own predictions.
+
+Both start from Keras' initialisation, as the original was a Keras project (PyTorch's defaults shrink the
+signal so much through these 16 plain layers that the decoder's output ignores its input: per-pixel spread
+3e-8). One addition: `init_output_bias` sets the output's bias to the data's share of dancer pixels. Without it
+MSE through a sigmoid, with a dancer on 5.5% of the picture, drives every logit below -1000 within 20 Adam
+steps; the sigmoid saturates, the gradient vanishes and the autoencoder draws a blank picture forever (held-out
+IoU 0.0 after 800 steps, at lr 1e-3 and at 1e-4, with either initialisation and either polarity). With it the
+same networks, loss and optimiser reach IoU 0.6 in 120 steps.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 WIDTH, HEIGHT = 200, 120
+
+
+def keras_init(module: nn.Module) -> None:
+    """Keras' defaults: Glorot-uniform weights and zero biases; LSTMs with orthogonal recurrent weights and
+    the forget gate's bias at 1."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.LSTM):
+            for name, p in m.named_parameters():
+                # PyTorch stacks the gates' matrices as Keras does (4 * units rows), so the whole-matrix
+                # Glorot limit and orthogonality match
+                if name.startswith("weight_ih"):
+                    nn.init.xavier_uniform_(p)
+                elif name.startswith("weight_hh"):
+                    nn.init.orthogonal_(p)
+                else:
+                    nn.init.zeros_(p)
+                    if name.startswith("bias_ih"):
+                        p.data[m.hidden_size:2 * m.hidden_size] = 1.0  # PyTorch's gate order: input, forget, ...
 
 
 class OriginalAutoencoder(nn.Module):
@@ -42,6 +73,13 @@ class OriginalAutoencoder(nn.Module):
             ups += [nn.ConvTranspose2d(c, 32, 3, padding=1), nn.ReLU(), nn.Upsample(scale_factor=2)]
             c = 32
         self.decoder = nn.Sequential(*ups, nn.Conv2d(32, 1, 3, padding=1))
+        keras_init(self)
+
+    @torch.no_grad()
+    def init_output_bias(self, ink: float) -> None:
+        """Start the output at `ink`, the share of dancer pixels in the data (see the module's note)."""
+        ink = min(max(ink, 1e-4), 1 - 1e-4)
+        self.decoder[-1].bias.fill_(math.log(ink / (1 - ink)))
 
     def config(self) -> dict:
         return {"width": self.width, "height": self.height, "latent": self.latent}
@@ -78,6 +116,7 @@ class OriginalLSTM(nn.Module):
         self.lstm3 = nn.LSTM(256, 256, batch_first=True)
         self.drop = nn.Dropout(0.2)
         self.out = nn.Linear(256, latent)
+        keras_init(self)
 
     def config(self) -> dict:
         return {"latent": self.latent, "window": self.window}
