@@ -122,12 +122,14 @@ def test_compare_puts_two_runs_side_by_side(tmp_path, monkeypatch):
     for run in runs:
         (run / "seq.safetensors").write_bytes(b"")  # trained, as far as compare checks; generation is faked
     result = E.compare(runs[0], runs[1], E.EvaluateConfig(frames=120, seeds=2), out=out)
-    assert set(result) == {"a", "b"}
-    assert json.loads((out / "comparison.json").read_text())["b"]["run"] == str(runs[1])
+    assert set(result) == {"a", "b", "better"}
+    saved = json.loads((out / "comparison.json").read_text())
+    assert saved["b"]["run"] == str(runs[1])
+    assert saved["better"]["fsd"] == ("a" if saved["a"]["figures"]["fsd"] < saved["b"]["figures"]["fsd"] else "b")
     sources = check_page(out / "report.html")
     assert any(s.startswith("data:video/mp4") or s == "a/dance.mp4" for s in sources)
     text = (out / "report.html").read_text()
-    assert "A: one" in text and "B: two" in text
+    assert "A: one" in text and "B: two" in text and 'class="best"' in text
     for key in "ab":
         check_page(out / key / "report.html")
 

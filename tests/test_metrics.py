@@ -168,3 +168,16 @@ def test_quality_report_interpolated_dance_is_compared_at_the_data_rate():
     r = M.quality_report([doubled], real[:432], real[432:], FPS, gen_fps=2 * FPS)
     assert r["frames"] == 240 and r["diversity"] is None
     assert r["freeze"] < 0.1
+
+
+def test_better_of_two_reports():
+    real = {"fsd_real": 4.0, "novelty_real": 0.5, "collapse_real": 1.5, "sharpness_real": 0.99,
+            "fragments_real": 1.0, "freeze_real": 0.04}
+    a = {**real, "fsd": 4.1, "novelty": 0.9, "collapse": 1.3, "sharpness": 0.98, "fragments": 1.3, "freeze": 0.05}
+    b = {**real, "fsd": 35.0, "novelty": 0.5, "collapse": 1.05, "sharpness": 0.97, "fragments": 0.8, "freeze": 0.8}
+    got = M.better(a, b)
+    assert got["fsd"] == got["collapse"] == got["sharpness"] == got["freeze"] == "a"
+    assert got["novelty"] == "tie"      # beyond the real figure is not more novel
+    assert got["fragments"] == "b"      # 0.8 regions (frames without a dancer) is nearer one body than 1.3
+    assert got["fkd"] is None           # missing from both
+    assert M.better(a, a)["fsd"] == "tie"

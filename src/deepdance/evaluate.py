@@ -157,7 +157,8 @@ def evaluate(run_dir: str | os.PathLike, cfg: EvaluateConfig, *, out: str | os.P
 def compare(run_a: str | os.PathLike, run_b: str | os.PathLike, cfg: EvaluateConfig, *,
             out: str | os.PathLike) -> dict[str, Any]:
     """Evaluate two runs with the same settings into OUT/a and OUT/b, and put them side by side in
-    OUT/report.html and OUT/comparison.json ({"a": ..., "b": ...})."""
+    OUT/report.html and OUT/comparison.json ({"a": ..., "b": ..., "better": figure -> "a", "b" or "tie"}).
+    The better figure of each pair is shown in bold."""
     out = Path(out)
     for run in (run_a, run_b):  # both checked before the long work on either
         _check_trained(Path(run))
@@ -168,6 +169,8 @@ def compare(run_a: str | os.PathLike, run_b: str | os.PathLike, cfg: EvaluateCon
         write_report(out / key / "report.html", [column], title=f"deepdance evaluation: {run.name}")
         results[key] = result
         columns.append(column)
+    results["better"] = M.better(results["a"]["figures"], results["b"]["figures"])
     write_json(out / "comparison.json", results)
-    write_report(out / "report.html", columns, title=f"deepdance comparison: {Path(run_a).name} vs {Path(run_b).name}")
+    write_report(out / "report.html", columns, title=f"deepdance comparison: {Path(run_a).name} vs {Path(run_b).name}",
+                 better=results["better"])
     return results

@@ -436,6 +436,43 @@ BARS = {
 }
 
 
+# How far a figure is from good, for `better`: lower is better. Where more is not better beyond the real data
+# (novelty: a dance that leaves the real poses is not more novel but less human), the real figure caps it;
+# where the real data is the target either way (collapse: a dance may speed up, as real ones do), the distance
+# to it in log scale counts.
+def _towards_real(v, real):
+    return abs(np.log(max(v, 1e-9) / max(real, 1e-9)))
+
+
+BADNESS = {
+    "sharpness": lambda v, real: -v,
+    "fragments": lambda v, real: abs(v - 1),
+    "motion_energy": _towards_real,
+    "freeze": lambda v, real: v,
+    "collapse": _towards_real,
+    "fsd": lambda v, real: v,
+    "fkd": lambda v, real: v,
+    "repetition": lambda v, real: v,
+    "novelty": lambda v, real: -min(v, real),
+    "diversity": lambda v, real: -min(v, real),
+    "bas": lambda v, real: -v,
+}
+
+
+def better(a: dict, b: dict, *, tolerance: float = 1e-3) -> dict[str, str | None]:
+    """Per figure of two quality_reports (of the same data): "a", "b", "tie" (within `tolerance`, relative),
+    or None where either lacks it."""
+    out = {}
+    for name, badness in BADNESS.items():
+        va, vb, real = a.get(name), b.get(name), a.get(f"{name}_real", b.get(f"{name}_real"))
+        if va is None or vb is None or (f"{name}_real" in a and real is None):
+            out[name] = None
+            continue
+        da, db = badness(va, real), badness(vb, real)
+        out[name] = "tie" if abs(da - db) <= tolerance * max(abs(da), abs(db), 1e-9) else ("a" if da < db else "b")
+    return out
+
+
 def bar_checks(report: dict) -> dict[str, bool | None]:
     """Whether each figure of a quality_report meets its bar (None where a figure is missing or None)."""
     out = {}

@@ -127,14 +127,15 @@ def _value(v) -> str:
     return html.escape(str(v))
 
 
-def _cell(figures: dict, key: str) -> str:
+def _cell(figures: dict, key: str, best: bool = False) -> str:
     real = figures.get(f"{key}_real")
     text = _value(figures.get(key))
     if f"{key}_real" in figures:
         text += f' <span class="real">(real {_value(real)})</span>'
     ok = bar_checks(figures).get(key) if key in BARS else None
     mark = {True: '<span class="pass">✓</span>', False: '<span class="fail">✗</span>'}.get(ok, "")
-    return f"<td>{text} {mark}</td>"
+    css = ' class="best"' if best else ""
+    return f"<td{css}>{text} {mark}</td>"
 
 
 def _video(col: Column, page_dir: Path) -> str:
@@ -160,6 +161,7 @@ table { border-collapse: collapse; margin: 1em 0; }
 td, th { border-bottom: 1px solid #ddd; padding: 0.3em 0.8em; text-align: left; vertical-align: top; }
 td.what { color: #555; font-size: 0.85em; max-width: 34em; }
 .real { color: #777; font-size: 0.9em; }
+td.best { font-weight: bold; }
 .pass { color: #080; } .fail { color: #c00; font-weight: bold; }
 .cols { display: grid; gap: 1em; }
 .cols img { max-width: 100%; }
@@ -168,15 +170,16 @@ h3 { margin-bottom: 0.2em; }
 """
 
 
-def render_html(columns: list[Column], page_dir: Path, *, title: str) -> str:
-    """The page as a string; `page_dir` is where it will be written (for relative video links)."""
+def render_html(columns: list[Column], page_dir: Path, *, title: str, better: dict | None = None) -> str:
+    """The page as a string; `page_dir` is where it will be written (for relative video links). `better`
+    (two columns: figure -> "a", "b" or "tie") puts the better of each pair in bold."""
     head = "".join(f"<th>{html.escape(c.name)}</th>" for c in columns)
     rows = []
     for key, (name, what) in FIGURES.items():
         if not any(key in c.figures for c in columns):
             continue  # e.g. the music figures of runs without music
         bar = html.escape(BARS[key][0]) if key in BARS else ""
-        cells = "".join(_cell(c.figures, key) for c in columns)
+        cells = "".join(_cell(c.figures, key, best=(better or {}).get(key) == "ab"[i]) for i, c in enumerate(columns))
         rows.append(f'<tr><th>{name}</th><td class="what">{html.escape(what)}</td><td>{bar}</td>{cells}</tr>')
     grid = f'style="grid-template-columns: repeat({len(columns)}, 1fr)"'
     sections = [f'<h2>Dance</h2><div class="cols" {grid}>'
@@ -196,10 +199,11 @@ def render_html(columns: list[Column], page_dir: Path, *, title: str) -> str:
             f"{''.join(sections)}</body></html>\n")
 
 
-def write_report(path: str | os.PathLike, columns: list[Column], *, title: str = "deepdance evaluation") -> Path:
-    """Write the page atomically; one column per evaluated dance."""
+def write_report(path: str | os.PathLike, columns: list[Column], *, title: str = "deepdance evaluation",
+                 better: dict | None = None) -> Path:
+    """Write the page atomically; one column per evaluated dance (see render_html for `better`)."""
     path = Path(path)
-    text = render_html(columns, path.parent, title=title)
+    text = render_html(columns, path.parent, title=title, better=better)
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
