@@ -11,8 +11,9 @@ signal so much through these 16 plain layers that the decoder's output ignores i
 3e-8). One addition: `init_output_bias` sets the output's bias to the data's share of dancer pixels. Without it
 MSE through a sigmoid, with a dancer on 5.5% of the picture, drives every logit below -1000 within 20 Adam
 steps; the sigmoid saturates, the gradient vanishes and the autoencoder draws a blank picture forever (held-out
-IoU 0.0 after 800 steps, at lr 1e-3 and at 1e-4, with either initialisation and either polarity). With it the
-same networks, loss and optimiser reach IoU 0.6 in 120 steps.
+IoU 0.0 after 200-300 steps, at lr 1e-3 and at 1e-4, with either initialisation and either polarity). With it
+the same networks, loss and optimiser reach IoU 0.6 in 120 steps, and 0.73 held out after 16 epochs of the
+built-in dancer: blurred, smeared limbs, as the original's own videos show.
 """
 
 from __future__ import annotations
