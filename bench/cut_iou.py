@@ -1,12 +1,13 @@
 """Cut quality: mean IoU of `ingest --cut MODE` against the true mask, on clips composited with a known mask.
 
-    python bench/cut_iou.py                                  # the built-in dancer, 10 s and 60 s, seeds 0-2
-    python bench/cut_iou.py --seconds 10 --seeds 1 --modes background,auto
+    python bench/cut_iou.py            # the built-in dancer, 6, 10 and 60 s, seeds 0-2, 400x240 and 640x360
+    python bench/cut_iou.py --seconds 10 --seeds 1 --modes background,auto --sizes 640x360
 
-The clips are the tests' (tests/test_cut.py): the built-in dancer at 400x240, 12 fps, over a lit, textured
-room with a soft shadow at her feet, filmed by a slowly drifting camera (`dancer_clip`), and the drawn figure
-that sways across the same room (`room_clip`). Each is written as an H.264 mp4 and ingested into a 200x120
-store; frames the cut drops count as IoU 0.
+The clips are the tests' (tests/test_cut.py): the built-in dancer at 400x240 and 640x360, 12 fps, over
+a lit, textured room with a soft shadow at her feet, filmed by a slowly drifting camera (`dancer_clip`), and
+the drawn figure that sways across the same room (`room_clip`). Each is written as an H.264 mp4 and ingested
+into a 200x120 store; frames the cut drops count as IoU 0. The true masks are framed as the store frames the
+picture (its centre at 5:3).
 """
 
 from __future__ import annotations
@@ -40,14 +41,18 @@ def clip_iou(frames: np.ndarray, masks: np.ndarray, mode: str, folder: Path) -> 
 
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
-    p.add_argument("--seconds", default="10,60", help="lengths of the dancer clips")
+    p.add_argument("--seconds", default="6,10,60", help="lengths of the dancer clips")
     p.add_argument("--seeds", default="0,1,2", help="seeds of the dancer (body, choreography) and the room")
     p.add_argument("--modes", default="background,auto")
+    p.add_argument("--sizes", default="400x240,640x360", help="source sizes WxH of the dancer clips")
     args = p.parse_args()
     clips = {"room": lambda: room_clip()[:2]}
-    for s in args.seconds.split(","):
-        for seed in args.seeds.split(","):
-            clips[f"dancer_{s}s_seed{seed}"] = lambda s=float(s), seed=int(seed): dancer_clip(s, seed=seed)[:2]
+    for size in args.sizes.split(","):
+        w, h = (int(v) for v in size.split("x"))
+        for s in args.seconds.split(","):
+            for seed in args.seeds.split(","):
+                clips[f"dancer_{size}_{s}s_seed{seed}"] = (
+                    lambda s=float(s), seed=int(seed), h=h, w=w: dancer_clip(s, h=h, w=w, seed=seed)[:2])
     figures, ious = {}, []
     with tempfile.TemporaryDirectory() as tmp:
         for name, make in clips.items():

@@ -31,6 +31,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, needle: str) -> N
     (["synth", "--out", "{tmp}/s", "--bpm", "90,,120"], "expected a number, got ''"),
     (["synth", "--out", "{tmp}/s", "--bpm", "90,400"], "between 30 and 300"),
     (["run", "--bpm", "90;120"], "expected a number"),
+    (["ingest", "{tmp}/clip.mp4", "--out", "{tmp}/s", "--smooth", "0"], "smooth must be at least 1"),
     (["synth"], "required"),
     (["dance"], "invalid choice"),
 ])

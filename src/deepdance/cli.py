@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="threshold mode: is the dancer dark or light (default auto)")
     p.add_argument("--keep-all", action="store_true", help="keep every foreground region, not only the dancer")
     p.add_argument("--track", action="store_true", help="keep the dancer centred at a steady scale")
+    p.add_argument("--smooth", type=int, default=3,
+                   help="source frames averaged into each mask against flicker, those within 1/20 s (default 3, "
+                        "1 = off)")
     p.add_argument("--packed", action="store_true", help="store frames as bits")
     p.add_argument("--force", action="store_true", help="replace an existing store")
     p.set_defaults(func=cmd_ingest)
@@ -186,7 +189,7 @@ def cmd_ingest(args) -> None:
     cfg = IngestConfig(fps=args.fps, width=w, height=h, fit=args.fit,
                        crop=parse_crop(args.crop) if args.crop else None, cut=args.cut,
                        polarity=args.polarity, keep_all_components=args.keep_all, track=args.track,
-                       packed=args.packed)
+                       smooth=args.smooth, packed=args.packed)
     store = ingest(args.inputs, args.out, cfg=cfg, force=args.force)
     print(f"frame store: {store.path} ({len(store)} frames, cut: {store.manifest.cut.get('mode')})")
 
