@@ -38,6 +38,9 @@ def test_run_end_to_end(tmp_path):
     assert {"data", "train_all", "generate", "render"} <= set(m["timing"])
     conf = json.loads((out / "config.json").read_text())
     assert {"run", "train", "generate"} <= set(conf)
+    assert json.loads((out / "evaluation" / "evaluation.json").read_text())["run"] == str(out)
+    for f in [*out.rglob("*.json"), *out.rglob("*.html")]:  # the run was built in a temporary folder
+        assert f".{out.name}." not in f.read_text(), f
     # the run folder alone regenerates, deterministically for a seed
     assert main(["generate", str(out), "--frames", "12", "--gen-seed", "3", "--out", str(tmp_path / "g1")]) == 0
     assert main(["generate", str(out), "--frames", "12", "--gen-seed", "3", "--out", str(tmp_path / "g2")]) == 0

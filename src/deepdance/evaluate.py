@@ -101,7 +101,7 @@ def music_figures(run_dir: Path, cfg: EvaluateConfig, store: FrameStore, dance) 
 
 
 def _evaluate(run_dir: Path, cfg: EvaluateConfig, out: Path, dances: list[np.ndarray] | None,
-              dance_fps: float | None) -> tuple[dict[str, Any], Column]:
+              dance_fps: float | None, name: str) -> tuple[dict[str, Any], Column]:
     from .render import render_dance
 
     store = run_store(run_dir)
@@ -134,23 +134,26 @@ def _evaluate(run_dir: Path, cfg: EvaluateConfig, out: Path, dances: list[np.nda
     if latents is not None and real_latents.is_file():
         images["Latent trajectories (PCA of the real latents)"] = latent_plot(np.load(real_latents), latents)
 
-    result = {"run": str(run_dir), "evaluate": cfg.to_dict(), "figures": figures, "bars": M.bar_checks(figures),
+    result = {"run": name, "evaluate": cfg.to_dict(), "figures": figures, "bars": M.bar_checks(figures),
               "files": {k: v.name for k, v in files.items()}}
     write_json(out / "evaluation.json", result)
-    return result, Column(run_dir.name, figures, images, files["video"])
+    return result, Column(Path(name).name, figures, images, files["video"])
 
 
 def evaluate(run_dir: str | os.PathLike, cfg: EvaluateConfig, *, out: str | os.PathLike | None = None,
-             dances: list[np.ndarray] | None = None, dance_fps: float | None = None) -> dict[str, Any]:
+             dances: list[np.ndarray] | None = None, dance_fps: float | None = None,
+             name: str | os.PathLike | None = None) -> dict[str, Any]:
     """Evaluate a run: its own dances (generated here), or `dances` given at `dance_fps` (default: the data's).
 
     Writes evaluation.json and report.html into `out` (default RUN/evaluation) and returns what
-    evaluation.json holds: run, evaluate config, figures, bars.
+    evaluation.json holds: run, evaluate config, figures, bars. `name`: the run as they call it (default
+    `run_dir`; a run being built in a temporary folder passes the folder it will become).
     """
     run_dir = Path(run_dir)
     out = Path(out) if out else run_dir / "evaluation"
-    result, column = _evaluate(run_dir, cfg, out, dances, dance_fps)
-    write_report(out / "report.html", [column], title=f"deepdance evaluation: {run_dir.name}")
+    name = str(name or run_dir)
+    result, column = _evaluate(run_dir, cfg, out, dances, dance_fps, name)
+    write_report(out / "report.html", [column], title=f"deepdance evaluation: {Path(name).name}")
     return result
 
 
@@ -164,7 +167,7 @@ def compare(run_a: str | os.PathLike, run_b: str | os.PathLike, cfg: EvaluateCon
         _check_trained(Path(run))
     results, columns = {}, []
     for key, run in (("a", Path(run_a)), ("b", Path(run_b))):
-        result, column = _evaluate(run, cfg, out / key, None, None)
+        result, column = _evaluate(run, cfg, out / key, None, None, str(run))
         column.name = f"{key.upper()}: {run.name}"
         write_report(out / key / "report.html", [column], title=f"deepdance evaluation: {run.name}")
         results[key] = result

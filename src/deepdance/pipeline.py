@@ -203,7 +203,8 @@ def run(cfg: RunConfig, *, train, video: list[Path] | None = None, store: Path |
             from .evaluate import EvaluateConfig, evaluate
 
             started = time.perf_counter()
-            evaluate(tmp, EvaluateConfig(frames=cfg.evaluate_frames, seed=cfg.seed), out=tmp / "evaluation")
+            evaluate(tmp, EvaluateConfig(frames=cfg.evaluate_frames, seed=cfg.seed), out=tmp / "evaluation",
+                     name=out)
             timing["evaluate"] = round(time.perf_counter() - started, 2)
         update_metrics(tmp, timing=timing)
     return out
