@@ -40,10 +40,11 @@ def main() -> None:
     figures: dict = {"scale": args.scale}
 
     if args.run:
-        from deepdance.evaluate import EvaluateConfig, evaluate
+        from deepdance.evaluate import EvaluateConfig
+        from deepdance.pipeline import evaluate_run
 
         with tempfile.TemporaryDirectory() as tmp, timed(figures, "evaluate_s"):
-            result = evaluate(args.run, EvaluateConfig(seeds=args.seeds), out=Path(tmp) / "evaluation")
+            result = evaluate_run(args.run, Path(tmp) / "evaluation", cfg=EvaluateConfig(seeds=args.seeds))
         figures.update(result["figures"])
         figures["bars_met"] = sorted(k for k, v in result["bars"].items() if v)
         figures["bars_missed"] = sorted(k for k, v in result["bars"].items() if v is False)

@@ -21,9 +21,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import frames_for, parser, report  # noqa: E402
 
-from deepdance.generate import decode_latents  # noqa: E402
 from deepdance.models import Autoencoder  # noqa: E402
-from deepdance.train import load_autoencoder  # noqa: E402
+from deepdance.representation import Pixels  # noqa: E402
 from deepdance.video import write_video  # noqa: E402
 
 
@@ -36,23 +35,23 @@ def main(argv=None) -> int:
     n = frames_for(args.scale, args.frames)
     torch.manual_seed(0)
     if args.run is not None:
-        ae = load_autoencoder(args.run)
+        pixels = Pixels.load(args.run)
         source = np.load(args.run / "latents.npy")
         latents = source[np.arange(n) % len(source)]
     else:
-        ae = Autoencoder(width=200, height=120).eval()
-        latents = torch.randn(n, ae.latent).numpy()
-    ae = ae.to(memory_format=torch.channels_last)
-    list(decode_latents(ae, latents[:args.batch], batch_size=args.batch))  # warm-up
+        pixels = Pixels(Autoencoder(width=200, height=120).eval())
+        latents = torch.randn(n, pixels.latent).numpy()
+    ae = pixels.ae
+    list(pixels.decode(latents[:args.batch], batch_size=args.batch))  # warm-up
 
     figures = {"frames": n, "size": f"{ae.width}x{ae.height}", "threads": torch.get_num_threads()}
     started = time.perf_counter()
-    for _ in decode_latents(ae, latents, batch_size=args.batch):
+    for _ in pixels.decode(latents, batch_size=args.batch):
         pass
     figures["decode_fps"] = round(n / (time.perf_counter() - started), 1)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        write_video(Path(tmp) / "dance.mp4", decode_latents(ae, latents, batch_size=args.batch), fps=12)
+        write_video(Path(tmp) / "dance.mp4", pixels.decode(latents, batch_size=args.batch), fps=12)
         figures["render_fps"] = round(n / (time.perf_counter() - started), 1)
     report("render", figures, args.json)
     return 0

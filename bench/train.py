@@ -62,7 +62,7 @@ def main(argv=None) -> int:
         cfg = TrainConfig(recipe=args.recipe, seed=args.seed, **{k: v for k, v in (
             ("ae_epochs", args.ae_epochs), ("seq_epochs", args.seq_epochs)) if v is not None})
         with timed(figures, "train_seconds"):
-            figures.update(train_run(store.path, root / "run", cfg, force=True, progress=args.progress))
+            figures.update(train_run(store.path, root / "run", cfg=cfg, force=True, progress=args.progress))
 
         real = real_sample(store)
         real_motion = M.motion(real)

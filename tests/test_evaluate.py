@@ -14,7 +14,8 @@ from deepdance import evaluate as E
 from deepdance import report as R
 from deepdance.errors import UserError
 from deepdance.generate import Dance
-from deepdance.pipeline import link_store
+from deepdance.pipeline import compare_runs, evaluate_run
+from deepdance.runfolder import link_store, run_store
 from deepdance.store import StoreWriter
 
 from test_metrics import FPS, dancer
@@ -87,7 +88,7 @@ def test_report_writer_on_hand_made_data(tmp_path, monkeypatch):
 def test_evaluate_given_dances(tmp_path):
     run = make_run(tmp_path)
     dances = [np.repeat(dancer(150, seed=s), 2, axis=0) for s in (3, 4)]  # shown at twice the data's rate
-    result = E.evaluate(run, E.EvaluateConfig(frames=300, seeds=2), dances=dances, dance_fps=2 * FPS)
+    result = E.evaluate(run, cfg=E.EvaluateConfig(frames=300, seeds=2), dances=dances, dance_fps=2 * FPS)
     out = run / "evaluation"
     saved = json.loads((out / "evaluation.json").read_text())
     assert saved == json.loads(json.dumps(result))
@@ -103,25 +104,24 @@ def test_evaluate_given_dances(tmp_path):
 def test_val_fraction_comes_from_the_run_config(tmp_path):
     run = make_run(tmp_path, n=200)
     (run / "config.json").write_text(json.dumps({"train": {"val_fraction": 0.25}}))
-    train, heldout = E.real_split(run, E.run_store(run))
+    train, heldout = E.real_split(run, run_store(run))
     assert (len(train), len(heldout)) == (150, 50)
 
 
-def test_compare_puts_two_runs_side_by_side(tmp_path, monkeypatch):
+def test_compare_puts_two_runs_side_by_side(tmp_path):
     runs = [make_run(tmp_path, "one", seed=0), make_run(tmp_path, "two", seed=1)]
 
-    def fake_generate(run_dir, cfg, store):
-        seed = 10 if run_dir.name == "one" else 20
-        return [Dance(dancer(cfg.frames, seed=seed + i), None, store.fps) for i in range(cfg.seeds)]
+    def dances_of(base: int):  # hand-made dances in place of a trained model's: evaluate takes any maker
+        return lambda settings: Dance(dancer(settings["frames"], seed=base + settings["seed"]), None, FPS)
 
-    monkeypatch.setattr(E, "_generate", fake_generate)
     out = tmp_path / "cmp"
     with pytest.raises(UserError, match="no trained sequence model"):
-        E.compare(runs[0], runs[1], E.EvaluateConfig(frames=120, seeds=2), out=out)
+        compare_runs(runs[0], runs[1], out, cfg=E.EvaluateConfig(frames=120, seeds=2))
     assert not out.exists()  # refused before any work
     for run in runs:
-        (run / "seq.safetensors").write_bytes(b"")  # trained, as far as compare checks; generation is faked
-    result = E.compare(runs[0], runs[1], E.EvaluateConfig(frames=120, seeds=2), out=out)
+        (run / "seq.safetensors").write_bytes(b"")  # trained, as far as compare checks
+    result = E.compare(runs[0], runs[1], out, cfg=E.EvaluateConfig(frames=120, seeds=2),
+                       make_dances=(dances_of(10), dances_of(20)))
     assert set(result) == {"a", "b", "better"}
     saved = json.loads((out / "comparison.json").read_text())
     assert saved["b"]["run"] == str(runs[1])
@@ -136,10 +136,10 @@ def test_compare_puts_two_runs_side_by_side(tmp_path, monkeypatch):
 
 def test_bad_runs_are_user_errors(tmp_path):
     with pytest.raises(UserError, match="not a run folder"):
-        E.evaluate(tmp_path, E.EvaluateConfig())
+        evaluate_run(tmp_path, cfg=E.EvaluateConfig())
     run = make_run(tmp_path)
     with pytest.raises(UserError, match="no trained sequence model"):
-        E.evaluate(run, E.EvaluateConfig())
+        evaluate_run(run, cfg=E.EvaluateConfig())
     with pytest.raises(UserError):
         E.EvaluateConfig(seeds=0)
 
@@ -149,9 +149,9 @@ def test_evaluate_a_trained_run_end_to_end(tmp_path):
     from deepdance.train import TrainConfig
 
     run = make_run(tmp_path, n=120)
-    train_run(None, run, TrainConfig(latent=8, window=4, ae_epochs=1, seq_epochs=1, batch_size=64,
+    train_run(None, run, cfg=TrainConfig(latent=8, window=4, ae_epochs=1, seq_epochs=1, batch_size=64,
                                      accelerator="cpu", precision="32-true"))
-    result = E.evaluate(run, E.EvaluateConfig(frames=30, seeds=2))
+    result = evaluate_run(run, cfg=E.EvaluateConfig(frames=30, seeds=2))
     figures = result["figures"]
     assert figures["frames"] == 30 and figures["dances"] == 2 and figures["heldout_frames"] == 12
     assert 0.0 <= figures["sharpness"] <= 1.0 and figures["fsd"] is not None

@@ -3,7 +3,7 @@
 import numpy as np
 
 from deepdance.store import FrameStore, StoreWriter
-from deepdance.train import FrameData
+from deepdance.datasets import FrameData
 
 
 def anon_rss_mb() -> float:

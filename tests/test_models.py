@@ -161,7 +161,7 @@ def test_code_corruption_only_while_training():
 
 
 def test_code_lstm_hears_the_music():
-    seq, latents = _code_lstm(music=2)
+    seq, latents = _code_lstm(music_features=2)
     seq.eval()
     with pytest.raises(ValueError, match="music"):
         seq.loss(latents[:14].reshape(2, 7, 8))

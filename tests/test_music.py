@@ -25,8 +25,8 @@ def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("music")
     store = synthesize(SynthConfig(seconds=24, width=80, height=48, tempos=(100.0, 130.0), preview=False),
                        tmp / "store", progress=False)
-    train_run(store.path, tmp / "music", TrainConfig(**TINY), progress=False)
-    train_run(store.path, tmp / "silent", TrainConfig(**TINY, music="off"), progress=False)
+    train_run(store.path, tmp / "music", cfg=TrainConfig(**TINY), progress=False)
+    train_run(store.path, tmp / "silent", cfg=TrainConfig(**TINY, music_input="off"), progress=False)
     return tmp
 
 
@@ -37,14 +37,14 @@ def song(path, seconds, bpm=110.0):
 
 def test_the_sequence_model_hears_music_only_when_trained_with_it(runs):
     meta = json.loads((runs / "music" / "seq.json").read_text())
-    assert meta["model"]["music"] > 0 and meta["music"]["steps_per_beat"] > 0
-    assert json.loads((runs / "silent" / "seq.json").read_text())["model"]["music"] == 0
+    assert meta["model"]["music_features"] > 0 and meta["music"]["steps_per_beat"] > 0
+    assert json.loads((runs / "silent" / "seq.json").read_text())["model"]["music_features"] == 0
 
 
 def test_dance_to_a_song_is_as_long_as_the_song_and_carries_it(runs, tmp_path):
     path = song(tmp_path / "song.wav", 5.0)
     out = tmp_path / "out"
-    generate_run(runs / "music", GenerateConfig(music=str(path), seed=1), out=out)
+    generate_run(runs / "music", out, cfg=GenerateConfig(song=str(path), seed=1))
     info = probe(out / "dance.mp4")
     assert info["has_audio"]
     assert len(list(read_frames(out / "dance.mp4"))) == 60  # 5 s at the data's 12 fps
@@ -52,8 +52,11 @@ def test_dance_to_a_song_is_as_long_as_the_song_and_carries_it(runs, tmp_path):
     assert abs(len(sound) / 22050 - 5.0) < 0.1
     # the song's clicks are in the video's sound
     assert np.corrcoef(np.abs(sound[:SR * 4]), np.abs(click_track(110.0, 4.0)))[0, 1] > 0.5
-    metrics = json.loads((runs / "music" / "metrics.json").read_text())
+    before = (runs / "music" / "metrics.json").read_bytes()
+    metrics = json.loads((out / "metrics.json").read_text())
     assert 0 <= metrics["generation"]["bas"] <= 1
+    assert json.loads((out / "config.json").read_text())["generate"]["song"] == str(path)
+    assert (runs / "music" / "metrics.json").read_bytes() == before  # a dance made elsewhere leaves the run be
 
 
 def test_seconds_bpm_and_determinism(runs):
@@ -107,4 +110,4 @@ def test_music_on_needs_music(tmp_path):
     manifest["audio"] = None
     (store.path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(UserError, match="no music"):
-        train_run(store.path, tmp_path / "run", TrainConfig(**TINY, music="on"), progress=False)
+        train_run(store.path, tmp_path / "run", cfg=TrainConfig(**TINY, music_input="on"), progress=False)

@@ -20,7 +20,7 @@ TINY = TrainConfig(latent=8, window=3, predict=3, ae_epochs=1, seq_epochs=1, bat
 def test_run_end_to_end(tmp_path):
     out = tmp_path / "run"
     cfg = RunConfig(seconds=20, fps=12, width=80, height=48, frames=40, evaluate_frames=24)
-    assert run(cfg, train=TINY, out=out) == out
+    assert run(out=out, cfg=cfg, train_cfg=TINY) == out
     for name in ("config.json", "store.json", "ae.safetensors", "ae.json", "seq.safetensors", "seq.json",
                  "latents.npy", "dance.mp4", "dance.gif", "contact_sheet.png", "metrics.json",
                  "plots/ae_loss.png", "plots/ae_recon.png", "plots/seq_loss.png"):
@@ -42,14 +42,14 @@ def test_run_end_to_end(tmp_path):
     for f in [*out.rglob("*.json"), *out.rglob("*.html")]:  # the run was built in a temporary folder
         assert f".{out.name}." not in f.read_text(), f
     # the run folder alone regenerates, deterministically for a seed
-    assert main(["generate", str(out), "--frames", "12", "--gen-seed", "3", "--out", str(tmp_path / "g1")]) == 0
-    assert main(["generate", str(out), "--frames", "12", "--gen-seed", "3", "--out", str(tmp_path / "g2")]) == 0
+    assert main(["generate", str(out), "--frames", "12", "--seed", "3", "--out", str(tmp_path / "g1")]) == 0
+    assert main(["generate", str(out), "--frames", "12", "--seed", "3", "--out", str(tmp_path / "g2")]) == 0
     a = [f for _, f in read_frames(tmp_path / "g1" / "dance.mp4", fmt="gray")]
     b = [f for _, f in read_frames(tmp_path / "g2" / "dance.mp4", fmt="gray")]
     assert len(a) == 12 and all((x == y).all() for x, y in zip(a, b))
     # an existing run folder is never overwritten without --force
     with pytest.raises(UserError, match="--force"):
-        run(cfg, train=TINY, out=out)
+        run(out=out, cfg=cfg, train_cfg=TINY)
 
 
 def test_generate_on_untrained_run_is_a_clear_error(tmp_path, capsys):
@@ -58,7 +58,7 @@ def test_generate_on_untrained_run_is_a_clear_error(tmp_path, capsys):
     assert main(["generate", str(tmp_path / "empty")]) == 2
     assert "no trained sequence model" in capsys.readouterr().err
     with pytest.raises(UserError):
-        generate_run(tmp_path / "empty", GenerateConfig(frames=5))
+        generate_run(tmp_path / "empty", cfg=GenerateConfig(frames=5))
     assert main(["generate", str(tmp_path / "missing")]) == 2
 
 
@@ -66,9 +66,9 @@ def test_train_refuses_to_clobber_and_checks_inputs(tmp_path, capsys):
     assert main(["train", str(tmp_path / "nostore"), "--run", str(tmp_path / "r")]) == 2
     assert "no frame store" in capsys.readouterr().err
     store = synthesize(SynthConfig(seconds=8, width=80, height=48, preview=False), tmp_path / "store", progress=False)
-    train_run(store.path, tmp_path / "r", TINY)
+    train_run(store.path, tmp_path / "r", cfg=TINY)
     with pytest.raises(UserError, match="--resume"):
-        train_run(store.path, tmp_path / "r", TINY)
+        train_run(store.path, tmp_path / "r", cfg=TINY)
     assert FrameStore.open(tmp_path / "store")  # untouched
 
 

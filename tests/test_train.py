@@ -7,8 +7,10 @@ import torch
 from deepdance import train as T
 from deepdance.errors import UserError
 from deepdance.store import FrameStore, StoreWriter
-from deepdance.train import (TrainConfig, encode_store, load_autoencoder, load_sequence, split_clips, train,
-                             window_starts)
+from deepdance import hardware
+from deepdance.checkpoint import load_model
+from deepdance.datasets import split_clips, window_starts
+from deepdance.train import TrainConfig, encode_store, train
 
 from conftest import blob_frames
 
@@ -66,7 +68,7 @@ def test_train_all_writes_models_that_reload_identically(store, tmp_path, monkey
     meta = json.loads((run / "ae.json").read_text())
     assert meta["model"]["latent"] == 8 and meta["train"]["window"] == 3
 
-    ae, seq = load_autoencoder(run), load_sequence(run)
+    ae, seq = load_model(run, "ae"), load_model(run, "seq")
     x = torch.from_numpy(store.ink(np.arange(6)))[:, None]
     saved["ae"].eval().to(memory_format=torch.contiguous_format)  # same weights, same kernels
     assert torch.equal(ae.encode(x), saved["ae"].encode(x))
@@ -125,20 +127,20 @@ def test_checkpoint_config_mismatch_is_a_user_error(store, tmp_path):
     meta["model"]["latent"] = 16
     (run / "ae.json").write_text(json.dumps(meta))
     with pytest.raises(UserError, match="does not match"):
-        load_autoencoder(run)
+        load_model(run, "ae")
     meta["model"]["latent"] = 8
     meta["model"]["bogus"] = 1
     (run / "ae.json").write_text(json.dumps(meta))
     with pytest.raises(UserError, match="cannot build"):
-        load_autoencoder(run)
+        load_model(run, "ae")
     del meta["model"]["bogus"]
     (run / "ae.json").write_text(json.dumps(meta))
-    load_autoencoder(run)
+    load_model(run, "ae")
     (run / "ae.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(UserError, match="safetensors"):
-        load_autoencoder(run)
+        load_model(run, "ae")
     with pytest.raises(UserError, match="no trained sequence model"):
-        load_sequence(run)
+        load_model(run, "seq")
 
 
 def test_store_size_must_match_the_autoencoder(store, tmp_path):
@@ -155,8 +157,8 @@ def test_original_recipe_trains_one_step(tmp_path):
                       precision="32-true", accelerator="cpu", val_fraction=0.25)
     figures = train(store, tmp_path / "run", cfg, progress=False)
     assert "ae.val_iou" in figures and "seq.val_loss" in figures
-    assert load_autoencoder(tmp_path / "run").recipe == "original"
-    assert load_sequence(tmp_path / "run").recipe == "original"
+    assert load_model(tmp_path / "run", "ae").recipe == "original"
+    assert load_model(tmp_path / "run", "seq").recipe == "original"
 
 
 def test_original_recipe_needs_200x120(store, tmp_path):
@@ -171,8 +173,9 @@ def test_too_short_clips_for_the_window(tmp_path):
 
 
 def test_auto_precision_is_a_lightning_precision():
-    assert T.resolve_precision(TrainConfig(accelerator="cpu"), "conv") in ("bf16-mixed", "32-true")
-    assert T.resolve_precision(TrainConfig(precision="32-true"), "conv") == "32-true"
+    expected = "bf16-mixed" if hardware.native_bf16_cpu() else "32-true"
+    assert TrainConfig(accelerator="cpu").precision_for() == expected
+    assert TrainConfig(precision="32-true").precision_for() == "32-true"
 
 
 def test_ddp_two_cpu_processes(store, tmp_path):
@@ -181,4 +184,4 @@ def test_ddp_two_cpu_processes(store, tmp_path):
     figures = train(store, run, cfg, stage="ae", progress=False)
     assert (run / "ae.safetensors").is_file() and (run / "checkpoints" / "ae.ckpt").is_file()
     assert 0 <= figures["ae.val_iou"] <= 1
-    load_autoencoder(run)
+    load_model(run, "ae")

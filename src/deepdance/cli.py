@@ -6,10 +6,27 @@ Bad input raises `UserError` anywhere below; here it becomes one line on stderr 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
 from .errors import UserError
+
+# spellings of earlier versions, refused with what to write instead
+RENAMED = {"--train-seed": "--seed", "--gen-seed": "--seed", "--seed-gen": "--seed"}
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: unwinds like KeyboardInterrupt (every temporary file is removed on the way
+    out) but is not one, so Lightning does not swallow it and exit 1 on its own."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signum)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,7 +59,8 @@ def _add_synth_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seconds", type=_positive(float), default=None, help="length of the dance")
     p.add_argument("--fps", type=_positive(float), default=None, help="frames per second (default 12)")
     p.add_argument("--size", default="200x120", help="WIDTHxHEIGHT of the frames (default 200x120)")
-    p.add_argument("--seed", type=int, default=0, help="picks the body, the tempo and the choreography")
+    p.add_argument("--seed", type=int, default=0,
+                   help="picks the body, the tempo and the choreography (and, for run, training and the dance)")
     p.add_argument("--bpm", type=tempos, action=Tempos, default=None, metavar="BPM[,BPM...]",
                    help="tempo, or a comma list like 90,105,120,135 for one clip at each tempo "
                         "(synth default: from the seed, 90-140)")
@@ -61,9 +79,8 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-nodes", type=_positive(int), default=None)
     p.add_argument("--precision", default=None, help="Lightning precision, e.g. 32-true, bf16-mixed (default: auto)")
     p.add_argument("--accelerator", default=None, help="cpu, gpu or auto (default auto)")
-    p.add_argument("--train-seed", type=int, default=None, help="seed for training (default 0)")
-    p.add_argument("--music", dest="train_music", choices=["auto", "on", "off"], default=None,
-                   help="condition the sequence model on the data's music (default auto: when the data has music)")
+    p.add_argument("--music-input", choices=["auto", "on", "off"], default=None,
+                   help="the sequence model hears the data's music (default auto: when the data has music)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stage", choices=["ae", "seq", "all"], default="all")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
     p.add_argument("--force", action="store_true", help="start over in an existing run folder")
+    p.add_argument("--seed", type=int, default=None, help="training seed (default 0)")
     _add_train_flags(p)
     p.set_defaults(func=cmd_train)
 
@@ -120,10 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="steps to generate (default: the song's length, else 600)")
     length.add_argument("--seconds", type=_positive(float), default=None, help="or the dance's length in seconds")
     song = p.add_mutually_exclusive_group()
-    song.add_argument("--music", type=Path, default=None, metavar="SONG",
+    song.add_argument("--music", dest="song", type=Path, default=None, metavar="SONG",
                       help="dance to this song (wav, mp3, ogg, m4a, flac or a video); the video carries it")
     song.add_argument("--bpm", type=_positive(float), default=None,
                       help="dance to a drum beat made at this tempo (runs trained with music)")
+    p.add_argument("--seed", type=int, default=None, help="generation seed (default 0)")
     _add_generate_flags(p)
     p.add_argument("--out", type=Path, default=None, help="output folder (default: the run folder)")
     p.set_defaults(func=cmd_generate)
@@ -146,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="run folder (default runs/NAME)")
     p.add_argument("--force", action="store_true", help="replace an existing run folder")
     p.add_argument("--frames", type=_positive(int), default=None, help="frames to generate (default 720)")
+    p.add_argument("--music", dest="song", type=Path, default=None, metavar="SONG",
+                   help="dance to this song once trained (default: the data's own music)")
     p.add_argument("--cut", default="auto", choices=["auto", "threshold", "chroma", "background", "segment"])
     p.add_argument("--ingest-fps", type=_positive(float), default=None, help="sampling rate for --video (default 12)")
     p.add_argument("--evaluate-frames", type=int, default=None,
@@ -160,7 +181,6 @@ def _add_generate_flags(p: argparse.ArgumentParser) -> None:
     start = p.add_mutually_exclusive_group()
     start.add_argument("--start", type=int, default=None, help="start from the real window at this frame")
     start.add_argument("--from-noise", action="store_true", help="start from a random window")
-    p.add_argument("--gen-seed", "--seed-gen", dest="gen_seed", type=int, default=None, help="generation seed")
     p.add_argument("--temperature", type=float, default=None, help="sampling temperature (0 = deterministic)")
     p.add_argument("--interpolate", type=int, default=0, help="in-between frames per generated step")
 
@@ -200,7 +220,7 @@ def train_config_from_args(args):
     fields = {"recipe": args.recipe, "latent": args.latent, "window": args.window,
               "ae_epochs": args.ae_epochs, "seq_epochs": args.seq_epochs, "batch_size": args.batch_size,
               "devices": args.devices, "num_nodes": args.num_nodes, "precision": args.precision,
-              "accelerator": args.accelerator, "seed": args.train_seed, "music": args.train_music}
+              "accelerator": args.accelerator, "seed": args.seed, "music_input": args.music_input}
     return TrainConfig(**{k: v for k, v in fields.items() if v is not None})
 
 
@@ -208,15 +228,15 @@ def generate_config_from_args(args):
     from .generate import GenerateConfig
 
     fields = {"frames": args.frames, "seconds": args.seconds, "start": args.start,
-              "from_noise": args.from_noise or None, "seed": args.gen_seed, "temperature": args.temperature,
-              "interpolate": args.interpolate, "music": str(args.music) if args.music else None, "bpm": args.bpm}
+              "from_noise": args.from_noise or None, "seed": args.seed, "temperature": args.temperature,
+              "interpolate": args.interpolate, "song": str(args.song) if args.song else None, "bpm": args.bpm}
     return GenerateConfig(**{k: v for k, v in fields.items() if v is not None})
 
 
 def cmd_train(args) -> None:
     from .pipeline import train_run
 
-    metrics = train_run(args.store, args.run, train_config_from_args(args), stage=args.stage,
+    metrics = train_run(args.store, args.run, cfg=train_config_from_args(args), stage=args.stage,
                         resume=args.resume, force=args.force)
     for key, value in metrics.items():
         print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
@@ -225,30 +245,32 @@ def cmd_train(args) -> None:
 def cmd_generate(args) -> None:
     from .pipeline import generate_run
 
-    outputs = generate_run(args.run, generate_config_from_args(args), out=args.out)
+    outputs = generate_run(args.run, args.out, cfg=generate_config_from_args(args))
     for name, path in outputs.items():
         print(f"{name}: {path}")
 
 
 def cmd_evaluate(args) -> None:
-    from .evaluate import EvaluateConfig, compare, evaluate
+    from .evaluate import EvaluateConfig
+    from .pipeline import compare_runs, evaluate_run
 
     cfg = EvaluateConfig(frames=args.frames, seeds=args.seeds, seed=args.seed, temperature=args.temperature)
     if args.compare is None:
         out = args.out or args.run / "evaluation"
-        result = evaluate(args.run, cfg, out=out)
+        result = evaluate_run(args.run, out, cfg=cfg)
         for name, value in result["figures"].items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 print(f"{name}: {value:.4g}")
         print(f"report: {out / 'report.html'}")
     else:
         out = args.out or args.run / f"compare-{args.compare.name}"
-        compare(args.run, args.compare, cfg, out=out)
+        compare_runs(args.run, args.compare, out, cfg=cfg)
         print(f"report: {out / 'report.html'}")
 
 
 def cmd_run(args) -> None:
     from .config import parse_size
+    from .generate import GenerateConfig
     from .pipeline import RunConfig, run
 
     w, h = parse_size(args.size)
@@ -258,8 +280,9 @@ def cmd_run(args) -> None:
                                          ("evaluate_frames", args.evaluate_frames),
                                          ("tempos", args.tempos or None))
                        if v is not None})
-    result = run(cfg, train=train_config_from_args(args), video=args.video, store=args.store,
-                 out=args.out, force=args.force)
+    gen = GenerateConfig(frames=cfg.frames, seed=cfg.seed, song=str(args.song) if args.song else None)
+    result = run(args.video, args.out, cfg=cfg, train_cfg=train_config_from_args(args), generate_cfg=gen,
+                 store=args.store, force=args.force)
     print(f"run folder: {result}")
     for name in ("dance.mp4", "dance.gif", "contact_sheet.png", "metrics.json", "plots",
                  "evaluation/report.html"):
@@ -267,17 +290,34 @@ def cmd_run(args) -> None:
             print(f"  {name:<22} {result / name}")
 
 
+def _check_spellings(argv: list[str]) -> None:
+    for i, arg in enumerate(argv):
+        old, _, value = arg.partition("=")
+        if old in RENAMED:
+            raise UserError(f"{old} is now {RENAMED[old]} (one --seed on every command)")
+        value = value or (argv[i + 1] if i + 1 < len(argv) else "")
+        if old == "--music" and (value in ("auto", "on", "off") or argv[:1] == ["train"]):
+            raise UserError("--music names a song now; the switch for the data's music is --music-input auto|on|off")
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
+    previous = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
+        _check_spellings(argv)
         args = parser.parse_args(argv)
         args.func(args)
     except UserError as e:
         print(f"deepdance: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("deepdance: interrupted", file=sys.stderr)
-        return 130
+    except (Interrupted, KeyboardInterrupt) as e:
+        signum = e.signum if isinstance(e, Interrupted) else signal.SIGINT
+        print(f"deepdance: stopped by {signal.Signals(signum).name}; nothing half-written was kept", file=sys.stderr)
+        return 128 + signum
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     return 0
 
 

@@ -1,4 +1,7 @@
-"""`deepdance evaluate`: generate long dances from a run and measure them against the run's real frames.
+"""Stage: measure a run's long dances against the run's real frames.
+
+The dances come from `make_dance(settings) -> Dance`, given by the caller (`pipeline` generates them
+with the run's own generation settings, changed by `settings`), so this stage imports no other stage.
 
 Writes into the output folder (default RUN/evaluation):
     evaluation.json   the figures beside their real-data yardsticks, and which bars they meet
@@ -11,15 +14,18 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
+from . import audio as A
 from . import metrics as M
 from .config import Config
+from .datasets import VAL_FRACTION, split_clips
 from .errors import UserError
-from .files import read_json, write_json
-from .pipeline import run_store
+from .files import write_json
+from .render import render_dance
+from .runfolder import LATENTS, run_store, saved_config
 from .report import Column, frame_strip, latent_plot, motion_plot, write_report
 from .store import FrameStore
 
@@ -40,45 +46,39 @@ class EvaluateConfig(Config):
             raise UserError("evaluate needs at least 2 frames and 1 seed")
 
 
+MakeDance = Callable[[dict[str, Any]], Any]  # generation settings -> a Dance (frames, latents, fps, audio, beats)
+
+
 def real_split(run_dir: str | os.PathLike, store: FrameStore) -> tuple[np.ndarray, np.ndarray]:
     """(training frames, held-out frames) exactly as training split them: the end of every clip is held out
     (`val_fraction` from the run's config.json, else the training default)."""
-    from .train import TrainConfig, split_clips
-
-    config = Path(run_dir) / "config.json"
-    train_cfg = read_json(config).get("train", {}) if config.is_file() else {}
-    parts = split_clips(store.clips, float(train_cfg.get("val_fraction", TrainConfig.val_fraction)))
+    train_cfg = saved_config(Path(run_dir), "train") or {}
+    parts = split_clips(store.clips, float(train_cfg.get("val_fraction", VAL_FRACTION)))
     return (np.concatenate([store.frames(a, c) for a, c, _ in parts]),
             np.concatenate([store.frames(c, b) for _, c, b in parts]))
 
 
-def _check_trained(run_dir: Path) -> None:
-    run_store(run_dir)
+def check_trained(run_dir: Path) -> FrameStore:
+    """The run's store, once the run is known to hold a trained sequence model."""
+    store = run_store(run_dir)
     if not (run_dir / "seq.safetensors").exists():
         raise UserError(f"{run_dir} has no trained sequence model; run 'deepdance train' first")
+    return store
 
 
-def _generate(run_dir: Path, cfg: EvaluateConfig, store: FrameStore) -> list:
+def _dances(run_dir: Path, cfg: EvaluateConfig, make_dance: MakeDance) -> list:
     """`cfg.seeds` dances from the run with its saved generation settings, to its own music if it has any."""
-    _check_trained(run_dir)
-    from .generate import GenerateConfig, generate
-
-    config = run_dir / "config.json"
-    saved = read_json(config).get("generate") if config.is_file() else None
-    base = GenerateConfig.from_dict(saved, where=str(config)) if saved else GenerateConfig()
-    base = base.replace(frames=cfg.frames, seconds=None, music=None, bpm=None)
+    base = {**(saved_config(run_dir, "generate") or {}), "frames": cfg.frames, "seconds": None, "song": None,
+            "bpm": None}
     if cfg.temperature is not None:
-        base = base.replace(temperature=cfg.temperature)
-    return [generate(run_dir, base.replace(seed=cfg.seed + i)) for i in range(cfg.seeds)]
+        base["temperature"] = cfg.temperature
+    return [make_dance({**base, "seed": cfg.seed + i}) for i in range(cfg.seeds)]
 
 
-def music_figures(run_dir: Path, cfg: EvaluateConfig, store: FrameStore, dance) -> dict[str, Any]:
+def music_figures(cfg: EvaluateConfig, store: FrameStore, dance, make_dance: MakeDance) -> dict[str, Any]:
     """Beat alignment of a music run: `bas` of its dance to its own music, `bas_real` of the real frames to
     theirs (the yardstick), `bas_control` of the same dance scored against beats at another tempo, and the
     dominant period of the motion of dances made to drum beats at each of TEMPO_CHECKS BPM."""
-    from . import audio as A
-    from .generate import GenerateConfig, generate
-
     own = A.features_for_store(store)
     real = store.frames(0, len(store))
     seconds = (len(dance.frames) - 1) / dance.fps
@@ -91,8 +91,8 @@ def music_figures(run_dir: Path, cfg: EvaluateConfig, store: FrameStore, dance) 
         "bas_control_bpm": round(other, 2),
     }
     for bpm in M.TEMPO_CHECKS:
-        d = generate(run_dir, GenerateConfig(seconds=TEMPO_CHECK_SECONDS, bpm=bpm, seed=cfg.seed,
-                                             temperature=cfg.temperature))
+        d = make_dance({"seconds": TEMPO_CHECK_SECONDS, "bpm": bpm, "seed": cfg.seed,
+                        "temperature": cfg.temperature})
         period = A.dominant_period(d.frames, d.fps)
         out[f"period_{bpm}bpm"] = period if np.isfinite(period) else None
         out[f"period_{bpm}bpm_follows_beat"] = A.matches_beat(period, bpm, tolerance=TEMPO_TOLERANCE)
@@ -100,14 +100,14 @@ def music_figures(run_dir: Path, cfg: EvaluateConfig, store: FrameStore, dance) 
     return out
 
 
-def _evaluate(run_dir: Path, cfg: EvaluateConfig, out: Path, dances: list[np.ndarray] | None,
-              dance_fps: float | None, name: str) -> tuple[dict[str, Any], Column]:
-    from .render import render_dance
-
-    store = run_store(run_dir)
+def _evaluate(run_dir: Path, out: Path, cfg: EvaluateConfig, make_dance: MakeDance | None,
+              dances: list[np.ndarray] | None, dance_fps: float | None, name: str) -> tuple[dict[str, Any], Column]:
+    store = check_trained(run_dir) if dances is None else run_store(run_dir)
     latents, made, audio = None, None, store.audio_path
     if dances is None:
-        made = _generate(run_dir, cfg, store)
+        if make_dance is None:
+            raise ValueError("evaluate needs either dances or make_dance")
+        made = _dances(run_dir, cfg, make_dance)
         dances, gen_fps = [d.frames for d in made], made[0].fps
         latents, audio = made[0].latents, made[0].audio or store.audio_path
     else:
@@ -118,7 +118,7 @@ def _evaluate(run_dir: Path, cfg: EvaluateConfig, out: Path, dances: list[np.nda
     train, heldout = real_split(run_dir, store)
     figures = M.quality_report(dances, train, heldout, fps, gen_fps=gen_fps)
     if made is not None and made[0].beats is not None and len(made[0].beats) > 1:
-        figures.update(music_figures(run_dir, cfg, store, made[0]))
+        figures.update(music_figures(cfg, store, made[0], make_dance))
     files = render_dance(dances[0], out, fps=gen_fps, audio=audio)
 
     main = M.resample(dances[0], gen_fps, fps)
@@ -130,7 +130,7 @@ def _evaluate(run_dir: Path, cfg: EvaluateConfig, out: Path, dances: list[np.nda
         "Frames": frame_strip({"generated": main, "real (held out)": heldout if len(heldout) else real}, fps),
         "Preview (GIF)": files["gif"].read_bytes(),
     }
-    real_latents = run_dir / "latents.npy"
+    real_latents = run_dir / LATENTS
     if latents is not None and real_latents.is_file():
         images["Latent trajectories (PCA of the real latents)"] = latent_plot(np.load(real_latents), latents)
 
@@ -140,10 +140,10 @@ def _evaluate(run_dir: Path, cfg: EvaluateConfig, out: Path, dances: list[np.nda
     return result, Column(Path(name).name, figures, images, files["video"])
 
 
-def evaluate(run_dir: str | os.PathLike, cfg: EvaluateConfig, *, out: str | os.PathLike | None = None,
-             dances: list[np.ndarray] | None = None, dance_fps: float | None = None,
-             name: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Evaluate a run: its own dances (generated here), or `dances` given at `dance_fps` (default: the data's).
+def evaluate(run_dir: str | os.PathLike, out: str | os.PathLike | None = None, *, cfg: EvaluateConfig,
+             make_dance: MakeDance | None = None, dances: list[np.ndarray] | None = None,
+             dance_fps: float | None = None, name: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Evaluate a run: dances made by `make_dance`, or `dances` given at `dance_fps` (default: the data's).
 
     Writes evaluation.json and report.html into `out` (default RUN/evaluation) and returns what
     evaluation.json holds: run, evaluate config, figures, bars. `name`: the run as they call it (default
@@ -152,22 +152,22 @@ def evaluate(run_dir: str | os.PathLike, cfg: EvaluateConfig, *, out: str | os.P
     run_dir = Path(run_dir)
     out = Path(out) if out else run_dir / "evaluation"
     name = str(name or run_dir)
-    result, column = _evaluate(run_dir, cfg, out, dances, dance_fps, name)
+    result, column = _evaluate(run_dir, out, cfg, make_dance, dances, dance_fps, name)
     write_report(out / "report.html", [column], title=f"deepdance evaluation: {Path(name).name}")
     return result
 
 
-def compare(run_a: str | os.PathLike, run_b: str | os.PathLike, cfg: EvaluateConfig, *,
-            out: str | os.PathLike) -> dict[str, Any]:
-    """Evaluate two runs with the same settings into OUT/a and OUT/b, and put them side by side in
-    OUT/report.html and OUT/comparison.json ({"a": ..., "b": ..., "better": figure -> "a", "b" or "tie"}).
-    The better figure of each pair is shown in bold."""
+def compare(run_a: str | os.PathLike, run_b: str | os.PathLike, out: str | os.PathLike, *, cfg: EvaluateConfig,
+            make_dances: tuple[MakeDance, MakeDance]) -> dict[str, Any]:
+    """Evaluate two runs with the same settings (their dances made by `make_dances`) into OUT/a and OUT/b,
+    and put them side by side in OUT/report.html and OUT/comparison.json ({"a": ..., "b": ..., "better":
+    figure -> "a", "b" or "tie"}). The better figure of each pair is shown in bold."""
     out = Path(out)
     for run in (run_a, run_b):  # both checked before the long work on either
-        _check_trained(Path(run))
+        check_trained(Path(run))
     results, columns = {}, []
-    for key, run in (("a", Path(run_a)), ("b", Path(run_b))):
-        result, column = _evaluate(run, cfg, out / key, None, None, str(run))
+    for key, run, make_dance in (("a", Path(run_a), make_dances[0]), ("b", Path(run_b), make_dances[1])):
+        result, column = _evaluate(run, out / key, cfg, make_dance, None, None, str(run))
         column.name = f"{key.upper()}: {run.name}"
         write_report(out / key / "report.html", [column], title=f"deepdance evaluation: {run.name}")
         results[key] = result

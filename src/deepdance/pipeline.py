@@ -1,14 +1,7 @@
-"""The run folder and the main job: data -> autoencoder -> latents -> sequence model -> dance -> metrics.
+"""Composition: the stages on a run folder, and the main job (data -> train -> generate -> evaluate).
 
-    runs/NAME/
-        config.json              every stage's config
-        store/ or store.json     the frame store, or a reference to one outside the run
-        ae.safetensors, ae.json  autoencoder weights + config;  latents.npy
-        seq.safetensors, seq.json
-        plots/                   loss curves, reconstructions
-        dance.mp4, dance.gif, contact_sheet.png
-        metrics.json
-        evaluation/              evaluation.json, report.html (deepdance run evaluates what it made)
+Every command of the CLI is one function here or in a stage; this is the only module that imports stages
+side by side. The run folder's layout lives in `runfolder.py`.
 """
 
 from __future__ import annotations
@@ -23,12 +16,19 @@ from typing import Any
 import numpy as np
 
 from . import metrics as M
+from .audio import bas
 from .config import Config
 from .errors import UserError
-from .files import new_folder, read_json, write_json
+from .evaluate import EvaluateConfig, MakeDance, compare, evaluate
+from .files import new_folder
+from .generate import Dance, GenerateConfig, generate
+from .ingest import IngestConfig, ingest
+from .render import render_dance
+from .runfolder import link_store, optional_store, relative, run_store, update_config, update_metrics
 from .store import FrameStore
+from .synth import SynthConfig, synthesize
+from .train import TrainConfig, train
 
-STORE_REF = "store.json"
 REAL_SAMPLE = 3000  # frames of real data the data figures are computed on...
 REAL_SAMPLE_BYTES = 256 * 2**20  # ...and at most this many bytes of them (3000 frames at 800x480 are 1.15 GB)
 
@@ -40,7 +40,7 @@ class RunConfig(Config):
     fps: float = 12.0            # its frame rate
     width: int = 200
     height: int = 120
-    seed: int = 0
+    seed: int = 0                # the built-in dancer's and the dance's seed
     bpm: float | None = None     # one tempo for the built-in dancer; None: a clip at each of `tempos`
     tempos: tuple[float, ...] = (90.0, 105.0, 120.0, 135.0)  # so the model learns to follow any tempo
     cut: str = "auto"            # how --video is cut into silhouettes
@@ -53,47 +53,19 @@ class RunConfig(Config):
             raise UserError("seconds, fps, frames and ingest fps must be positive")
         if self.evaluate_frames < 0:
             raise UserError("evaluate frames cannot be negative")
+        if self.evaluate_frames:
+            EvaluateConfig(frames=self.evaluate_frames)  # refused now, not after training
+
+    def synth_config(self) -> SynthConfig:
+        tempos = () if self.bpm is not None else tuple(self.tempos)
+        return SynthConfig(seconds=self.seconds, fps=self.fps, width=self.width, height=self.height,
+                           seed=self.seed, bpm=self.bpm, tempos=tempos)
+
+    def ingest_config(self) -> IngestConfig:
+        return IngestConfig(fps=self.ingest_fps, width=self.width, height=self.height, cut=self.cut)
 
 
-# --- the run folder ------------------------------------------------------------------------------
-def _relative(path: Path, run_dir: Path) -> str:
-    """A path inside the run folder relative to it (the folder may be moved), any other absolute."""
-    try:
-        return str(Path(path).resolve().relative_to(run_dir.resolve()))
-    except ValueError:
-        return str(Path(path).resolve())
-
-
-def link_store(run_dir: Path, store: str | os.PathLike) -> FrameStore:
-    """Record which store a run learns from; a store inside the run folder is referenced relatively."""
-    store = Path(store)
-    opened = FrameStore.open(store)
-    write_json(run_dir / STORE_REF, {"path": _relative(store, run_dir)})
-    return opened
-
-
-def run_store(run_dir: str | os.PathLike) -> FrameStore:
-    run_dir = Path(run_dir)
-    ref = run_dir / STORE_REF
-    if not ref.is_file():
-        raise UserError(f"{run_dir} is not a run folder (no {STORE_REF}); train one with 'deepdance train'")
-    path = Path(read_json(ref)["path"])
-    return FrameStore.open(path if path.is_absolute() else run_dir / path)
-
-
-def update_json(path: Path, **sections: dict[str, Any]) -> dict[str, Any]:
-    """Merge sections into a JSON file of the run (metrics.json, config.json), atomically."""
-    data = read_json(path) if path.exists() else {}
-    for name, values in sections.items():
-        data.setdefault(name, {}).update(values)
-    write_json(path, data)
-    return data
-
-
-def update_metrics(run_dir: Path, **sections: dict[str, Any]) -> dict[str, Any]:
-    return update_json(run_dir / "metrics.json", **sections)
-
-
+# --- figures of the real data ------------------------------------------------------------------------
 def real_sample(store: FrameStore) -> np.ndarray:
     """The contiguous stretch of real frames the data figures are computed on."""
     return store.frames(0, min(len(store), REAL_SAMPLE, max(2, REAL_SAMPLE_BYTES // (store.width * store.height))))
@@ -106,27 +78,6 @@ def data_figures(store: FrameStore) -> dict[str, float]:
             "area_mean": float(M.areas(real).mean())}
 
 
-# --- stages on a run folder ----------------------------------------------------------------------
-def train_run(store: str | os.PathLike, run_dir: str | os.PathLike, cfg, *, stage: str = "all",
-              resume: bool = False, force: bool = False, progress: bool = True) -> dict[str, Any]:
-    """Train the models of a run on a store; returns the flattened training figures."""
-    from .train import train
-
-    run_dir = Path(run_dir)
-    trained = (run_dir / "ae.safetensors").exists() or (run_dir / "seq.safetensors").exists()
-    if trained and not (resume or force or stage == "seq"):
-        raise UserError(f"{run_dir} already holds a trained run (use --resume to continue or --force to start over)")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    opened = link_store(run_dir, store) if store is not None else run_store(run_dir)
-    update_json(run_dir / "config.json", train=cfg.to_dict())
-    started = time.perf_counter()
-    figures = train(opened, run_dir, cfg, stage=stage, resume=resume, progress=progress)
-    update_metrics(run_dir, data=data_figures(opened),
-                   timing={f"train_{stage}": round(time.perf_counter() - started, 2)},
-                   **{k: v for k, v in _sections(figures).items()})
-    return figures
-
-
 def _sections(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """{'ae.val_iou': x} -> {'ae': {'val_iou': x}}"""
     out: dict[str, dict[str, Any]] = {}
@@ -136,75 +87,111 @@ def _sections(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def generate_run(run_dir: str | os.PathLike, cfg, *, out: str | os.PathLike | None = None) -> dict[str, Path]:
-    """Generate a dance from a trained run, render it (with its music) and record the generation figures."""
-    from .audio import bas
-    from .generate import generate
-    from .render import render_dance
-
+# --- the stages on a run folder -------------------------------------------------------------------------
+def train_run(store: str | os.PathLike | None, run_dir: str | os.PathLike, *, cfg: TrainConfig,
+              stage: str = "all", resume: bool = False, force: bool = False,
+              progress: bool = True) -> dict[str, Any]:
+    """Train the models of a run on a store (None: the store the run already learns from); returns the
+    flattened training figures."""
     run_dir = Path(run_dir)
+    trained = (run_dir / "ae.safetensors").exists() or (run_dir / "seq.safetensors").exists()
+    if trained and not (resume or force or stage == "seq"):
+        raise UserError(f"{run_dir} already holds a trained run (use --resume to continue or --force to start over)")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    opened = link_store(run_dir, store) if store is not None else run_store(run_dir)
+    update_config(run_dir, train=cfg.to_dict(), data={"source": opened.manifest.source, "cut": opened.manifest.cut})
+    started = time.perf_counter()
+    figures = train(opened, run_dir, cfg, stage=stage, resume=resume, progress=progress)
+    update_metrics(run_dir, data=data_figures(opened),
+                   timing={f"train_{stage}": round(time.perf_counter() - started, 2)}, **_sections(figures))
+    return figures
+
+
+def generate_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = None, *,
+                 cfg: GenerateConfig) -> dict[str, Path]:
+    """Generate a dance from a trained run, render it (with its music) into `out` (default: the run folder)
+    and record the generation figures and settings beside it: a dance made elsewhere leaves the run as it was."""
+    run_dir = Path(run_dir)
+    out = Path(out) if out else run_dir
     if not (run_dir / "seq.safetensors").exists():
         raise UserError(f"{run_dir} has no trained sequence model; run 'deepdance train' first")
-    store = run_store(run_dir)
     started = time.perf_counter()
     dance = generate(run_dir, cfg)
     gen_seconds = time.perf_counter() - started
     for note in dance.notes:
         print(f"deepdance: note: {note}", file=sys.stderr)
-    started = time.perf_counter()
+    store = optional_store(run_dir)
     # a run without music still plays its data's music under the dance
-    audio = dance.audio or store.audio_path
-    outputs = render_dance(dance.frames, Path(out) if out else run_dir, fps=dance.fps, audio=audio)
+    audio = dance.audio or (store.audio_path if store is not None else None)
+    started = time.perf_counter()
+    outputs = render_dance(dance.frames, out, fps=dance.fps, audio=audio)
     render_seconds = time.perf_counter() - started
-    figures = M.generation_report(dance.frames, real_sample(store))
+    figures = M.generation_report(dance.frames, real_sample(store)) if store is not None else \
+        {"frames": len(dance.frames)}
     figures["fps"] = dance.fps
-    # the run folder is built under a temporary name and moved: name the music relative to the run
-    figures["music"] = _relative(audio, run_dir) if audio else None
+    # the run folder is built under a temporary name and moved: name the music relative to the output
+    figures["music"] = relative(audio, out) if audio else None
     if dance.beats is not None and len(dance.beats):
         figures["bas"] = bas(dance.frames, dance.fps, dance.beats)
-    update_metrics(run_dir, generation=figures,
+    update_metrics(out, generation=figures,
                    timing={"generate": round(gen_seconds, 2), "render": round(render_seconds, 2)})
-    update_json(run_dir / "config.json", generate=cfg.to_dict())
+    update_config(out, generate=cfg.to_dict())
     return outputs
 
 
-# --- the main job ------------------------------------------------------------------------------
-def run(cfg: RunConfig, *, train, video: list[Path] | None = None, store: Path | None = None,
-        out: Path | None = None, force: bool = False, generate_cfg=None) -> Path:
-    """Everything in one run folder. Without a video or store, the built-in dancer is the data."""
-    from .generate import GenerateConfig
+def dance_maker(run_dir: str | os.PathLike) -> MakeDance:
+    """`make_dance(settings) -> Dance` for `evaluate`: a dance of the run with these generation settings."""
+    run_dir = Path(run_dir)
 
+    def make_dance(settings: dict[str, Any]) -> Dance:
+        return generate(run_dir, GenerateConfig.from_dict(settings, where=f"{run_dir / 'config.json'} (generate)"))
+
+    return make_dance
+
+
+def evaluate_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = None, *, cfg: EvaluateConfig,
+                 name: str | os.PathLike | None = None) -> dict[str, Any]:
+    """`evaluate` a run on dances it generates with its own settings (see `evaluate.evaluate`)."""
+    return evaluate(run_dir, out, cfg=cfg, make_dance=dance_maker(run_dir), name=name)
+
+
+def compare_runs(run_a: str | os.PathLike, run_b: str | os.PathLike, out: str | os.PathLike, *,
+                 cfg: EvaluateConfig) -> dict[str, Any]:
+    """`evaluate.compare` two runs on dances each generates with its own settings."""
+    return compare(run_a, run_b, out, cfg=cfg, make_dances=(dance_maker(run_a), dance_maker(run_b)))
+
+
+# --- the main job ------------------------------------------------------------------------------
+def run(video: list[Path] | None = None, out: Path | None = None, *, cfg: RunConfig, train_cfg: TrainConfig,
+        generate_cfg: GenerateConfig | None = None, store: Path | None = None, force: bool = False) -> Path:
+    """Everything in one run folder. Without a video or store, the built-in dancer is the data."""
     name = (video[0].stem if video else store.name if store else "demo")
     out = Path(out) if out else Path("runs") / name
     if store is not None:
         FrameStore.open(store)  # fail before any work
+    gen = generate_cfg or GenerateConfig(frames=cfg.frames, seed=cfg.seed)
     timing: dict[str, float] = {}
     with new_folder(out, force=force) as tmp:
-        update_json(tmp / "config.json", run=cfg.to_dict())
+        update_config(tmp, run=cfg.to_dict())
         started = time.perf_counter()
         if store is not None:
             data = Path(store)
         elif video:
-            from .ingest import IngestConfig, ingest
-
-            data = ingest(video, tmp / "store", cfg=IngestConfig(fps=cfg.ingest_fps, width=cfg.width,
-                                                                 height=cfg.height, cut=cfg.cut)).path
+            ingest_cfg = cfg.ingest_config()
+            update_config(tmp, ingest=ingest_cfg.to_dict())
+            data = ingest(video, tmp / "store", cfg=ingest_cfg).path
         else:
-            from .synth import SynthConfig, synthesize
-
-            tempos = () if cfg.bpm is not None else tuple(cfg.tempos)
-            data = synthesize(SynthConfig(seconds=cfg.seconds, fps=cfg.fps, width=cfg.width, height=cfg.height,
-                                          seed=cfg.seed, bpm=cfg.bpm, tempos=tempos), tmp / "store").path
+            synth_cfg = cfg.synth_config()
+            update_config(tmp, synth=synth_cfg.to_dict())
+            data = synthesize(synth_cfg, tmp / "store").path
         timing["data"] = round(time.perf_counter() - started, 2)
-        train_run(data, tmp, train)
-        gen = generate_cfg or GenerateConfig(frames=cfg.frames, seed=cfg.seed)
-        generate_run(tmp, gen)
+        train_run(data, tmp, cfg=train_cfg)
+        generate_run(tmp, cfg=gen)
         if cfg.evaluate_frames:
-            from .evaluate import EvaluateConfig, evaluate
-
             started = time.perf_counter()
-            evaluate(tmp, EvaluateConfig(frames=cfg.evaluate_frames, seed=cfg.seed), out=tmp / "evaluation",
-                     name=out)
+            evaluate_run(tmp, tmp / "evaluation", cfg=EvaluateConfig(frames=cfg.evaluate_frames, seed=cfg.seed),
+                         name=out)
             timing["evaluate"] = round(time.perf_counter() - started, 2)
         update_metrics(tmp, timing=timing)
     return out
+

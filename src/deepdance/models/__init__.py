@@ -1,9 +1,10 @@
-"""The networks, one file each. Models never read files: `deepdance.train` saves and loads them.
+"""The networks, one file each, and the table of recipe defaults. Models never read files:
+`deepdance.checkpoint` saves and loads them.
 
 Every autoencoder has `encode(x) -> z`, `decode(z) -> logits`, `probs(z)`, `loss(x) -> (loss, logits)`
 and `config()`; every sequence model has `span`, `loss(seq)`, `roll_out(window, steps, ...)`,
-`noise_window(...)` and `config()`; a sequence model with a `music` size > 0 reads
-music features beside the latents. `config()` returns the keyword arguments that rebuild the model.
+`noise_window(...)` and `config()`; a sequence model with `music_features` > 0 reads
+that many music features beside the latents. `config()` returns the keyword arguments that rebuild the model.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ from .autoencoder import Autoencoder
 from .original import OriginalAutoencoder, OriginalLSTM
 from .sequence import CodeLSTM
 
-RECIPES = ("default", "original")
+# Per recipe, what a config leaves open: training (batch size, learning rate, one-cycle schedule, shifted
+# and mirrored frames) and sampling (temperature, top_p, near, re-projection onto one crisp silhouette).
+# The original trained with plain Adam at Keras' default rate and batch size, and decoded its raw predictions.
+RECIPE_DEFAULTS: dict[str, dict] = {
+    "default": {"batch_size": 64, "lr": 3e-3, "onecycle": True, "augment": True,
+                "temperature": 0.8, "top_p": 1.0, "near": 128, "project": True},
+    "original": {"batch_size": 32, "lr": 1e-3, "onecycle": False, "augment": False,
+                 "temperature": 0.0, "top_p": 1.0, "near": 0, "project": False},
+}
+RECIPES = tuple(RECIPE_DEFAULTS)
 AUTOENCODERS: dict[str, type[nn.Module]] = {"default": Autoencoder, "original": OriginalAutoencoder}
 SEQUENCES: dict[str, type[nn.Module]] = {"default": CodeLSTM, "original": OriginalLSTM}
 
@@ -27,5 +37,5 @@ def build_sequence(recipe: str, **kwargs) -> nn.Module:
     return SEQUENCES[recipe](**kwargs)
 
 
-__all__ = ["RECIPES", "Autoencoder", "CodeLSTM", "OriginalAutoencoder", "OriginalLSTM",
+__all__ = ["RECIPE_DEFAULTS", "RECIPES", "Autoencoder", "CodeLSTM", "OriginalAutoencoder", "OriginalLSTM",
            "build_autoencoder", "build_sequence"]

@@ -107,7 +107,7 @@ class OriginalAutoencoder(nn.Module):
 
 class OriginalLSTM(nn.Module):
     recipe = "original"
-    music = 0  # the original never heard its video's music
+    music_features = 0  # the original never heard its video's music
 
     def __init__(self, *, latent: int = 128, window: int = 10):
         super().__init__()

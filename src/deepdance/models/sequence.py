@@ -30,7 +30,6 @@ Holding longer (0.75) raised bas but froze 10% of the frames.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from scipy.cluster.vq import kmeans2
 from torch import nn
@@ -41,20 +40,21 @@ class CodeLSTM(nn.Module):
     recipe = "default"
 
     def __init__(self, *, latent: int = 128, window: int = 10, codes: int = 512, embed: int = 128,
-                 hidden: int = 256, layers: int = 2, dropout: float = 0.3, predict: int = 14, music: int = 0,
+                 hidden: int = 256, layers: int = 2, dropout: float = 0.3, predict: int = 14, music_features: int = 0,
                  corrupt: float = 0.28, hold: float = 0.6):
         super().__init__()
         if not 0 <= corrupt < 1 or not 0 <= hold <= 1:
             raise ValueError(f"corrupt must be in [0, 1) and hold in [0, 1], got {corrupt} and {hold}")
         self.latent, self.window, self.codes, self.embed_dim = latent, window, codes, embed
-        self.hidden, self.layers, self.dropout, self.predict, self.music = hidden, layers, dropout, predict, music
+        self.hidden, self.layers, self.dropout, self.predict = hidden, layers, dropout, predict
+        self.music_features = music_features  # width of the music rows read beside the codes (0: none)
         self.corrupt, self.hold = corrupt, hold
         self.register_buffer("mean", torch.zeros(latent))
         self.register_buffer("std", torch.ones(latent))
         self.register_buffer("codebook", torch.zeros(codes, latent))  # standardised units
 
         self.embed = nn.Embedding(codes, embed)
-        self.lstm = nn.LSTM(embed + music, hidden, num_layers=layers, batch_first=True,
+        self.lstm = nn.LSTM(embed + music_features, hidden, num_layers=layers, batch_first=True,
                             dropout=dropout if layers > 1 else 0.0)
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden, codes)
@@ -62,7 +62,7 @@ class CodeLSTM(nn.Module):
     def config(self) -> dict:
         return {"latent": self.latent, "window": self.window, "codes": self.codes, "embed": self.embed_dim,
                 "hidden": self.hidden, "layers": self.layers, "dropout": self.dropout, "predict": self.predict,
-                "music": self.music, "corrupt": self.corrupt, "hold": self.hold}
+                "music_features": self.music_features, "corrupt": self.corrupt, "hold": self.hold}
 
     @property
     def span(self) -> int:
@@ -113,7 +113,7 @@ class CodeLSTM(nn.Module):
     # --- the network -----------------------------------------------------------------------------
     def _step_inputs(self, codes: torch.Tensor, music: torch.Tensor | None) -> torch.Tensor:
         x = self.embed(codes)
-        if self.music:
+        if self.music_features:
             if music is None:
                 raise ValueError("this model was trained with music: give the music of every frame")
             x = torch.cat([x, music.to(x.dtype)], dim=-1)
@@ -125,7 +125,7 @@ class CodeLSTM(nn.Module):
 
     def loss(self, seq: torch.Tensor, music: torch.Tensor | None = None) -> torch.Tensor:
         """Cross-entropy of the next code over the last `predict` frames of each sequence.
-        seq: latents (B, span, latent); music: (B, span, music) features of the same frames (reading
+        seq: latents (B, span, latent); music: (B, span, music_features) rows of the same frames (reading
         frame t goes with the music of frame t + 1, the one being predicted)."""
         codes = self.encode(seq)
         past = codes[:, :-1]
@@ -145,14 +145,14 @@ class CodeLSTM(nn.Module):
                  near: int = 0, generator: torch.Generator | None = None,
                  music: torch.Tensor | None = None) -> torch.Tensor:
         """`steps` new latents (steps, latent) after `window` (1, T >= window, latent), in the autoencoder's
-        units. `music` (window + steps, features): the music of the window's frames and of the new ones.
+        units. `music` (window + steps, music_features): the music of the window's frames and of the new ones.
         Temperature 0 always takes the most likely code; `top_p` < 1 samples only among the most likely
         codes that together hold that much probability (the rare rest is where a dancer jumps across the
         stage from one frame to the next). `near` > 0 samples only among the `near` codes closest to the
         current one."""
         window = window[:, -self.window:]
         w = window.shape[1]
-        if self.music and (music is None or len(music) < w + steps):
+        if self.music_features and (music is None or len(music) < w + steps):
             raise ValueError(f"music must cover the window and the dance: {w + steps} rows")
         m = None if music is None else music[None].float().to(self.mean.device)
         codes = self.encode(window)

@@ -1,0 +1,61 @@
+"""Music conditioning: what the sequence model hears of a song, and the beat steps it learns and dances in."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from .audio import FEATURE_NAMES, beat_position, beat_seconds, cache_root
+from .dancer.music import SAMPLE_RATE, write_music
+from .files import atomic_path
+
+# Rhythm and loudness. The spectral bands are left out: they describe the timbre of the training song more
+# than how to move, and would not carry over to other songs.
+MUSIC_COLUMNS = ("onset", "beat_sin", "beat_cos", "bar_sin", "bar_cos", "tempo", "loudness")
+STEPS_PER_BEAT = 8  # a music run's sequence model takes this many steps a beat (12 fps at 90 BPM)
+
+
+def heard(features: np.ndarray) -> np.ndarray:
+    """The MUSIC_COLUMNS of per-frame music features (N, len(FEATURE_NAMES)): the rows the model reads."""
+    return np.ascontiguousarray(features[:, [FEATURE_NAMES.index(c) for c in MUSIC_COLUMNS]], np.float32)
+
+
+@dataclasses.dataclass
+class BeatSteps:
+    """Latents and music rows resampled to `steps_per_beat` steps a beat, clip by clip, and the (fractional)
+    frame every step was taken at."""
+    latents: np.ndarray
+    music: np.ndarray
+    clips: list[list[int]]
+    frames: np.ndarray
+
+
+def beat_steps(latents: np.ndarray, music: np.ndarray, clips, beats: np.ndarray, fps: float, *,
+               steps_per_beat: int = STEPS_PER_BEAT) -> BeatSteps:
+    """A music run's sequence model learns and dances in beats, not frames: the same move takes as many
+    steps at 90 BPM as at 135, and the dance keeps any song's tempo when its steps are laid on that song's
+    beats. Latents are taken at the nearest frame, as are the music rows."""
+    out_z, out_m, out_f, out_clips, n = [], [], [], [], 0
+    for a, b in clips:
+        p0, p1 = beat_position(beats, [a / fps, (b - 1) / fps])
+        pos = p0 + np.arange(int(np.floor((p1 - p0) * steps_per_beat)) + 1) / steps_per_beat
+        f = np.clip(beat_seconds(beats, pos) * fps, a, b - 1)
+        near = np.rint(f).astype(int)
+        out_z.append(np.asarray(latents[near], np.float32))
+        out_m.append(music[near])
+        out_f.append(f)
+        out_clips.append([n, n + len(f)])
+        n += len(f)
+    return BeatSteps(np.concatenate(out_z), np.concatenate(out_m), out_clips, np.concatenate(out_f))
+
+
+def drum_beat(bpm: float, seconds: float) -> Path:
+    """A drum track at `bpm` lasting `seconds`, as a WAV in the user cache (made once per tempo and length)."""
+    path = cache_root() / "beats" / f"drums-{bpm:g}bpm-{seconds:.3f}s.wav"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            write_music(tmp, bpm, int(round(seconds * SAMPLE_RATE)))
+    return path
