@@ -25,7 +25,7 @@ from scipy.ndimage import percentile_filter, uniform_filter1d
 
 from ..errors import UserError
 from .body import JOINTS, Body, Camera, J, draw_poses, rotate_y
-from .choreo import rest_pose
+from .kinematics import rest_pose
 
 # the built-in figure at rest is the yardstick: proportions of the joints no source gives directly
 _REST = rest_pose(Body())
