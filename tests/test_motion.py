@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from deepdance.dancer.body import JOINTS, Body, Camera, J
-from deepdance.dancer.motion import (COCO17, Motion, load_motion, motion_frames, parse_bvh,
-                                     skeleton_positions)
+from deepdance.dancer.bvh import parse_bvh, skeleton_positions
+from deepdance.dancer.keypoints import COCO17
+from deepdance.dancer.motion import Motion, load_motion, motion_frames
 from deepdance.errors import UserError
 
 from conftest import shared_file
