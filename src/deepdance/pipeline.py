@@ -138,9 +138,9 @@ def _sections(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def generate_run(run_dir: str | os.PathLike, cfg, *, out: str | os.PathLike | None = None) -> dict[str, Path]:
     """Generate a dance from a trained run, render it (with its music) and record the generation figures."""
-    from .audio import bas
     from .generate import generate
     from .render import render_dance
+    from .rhythm import bas
 
     run_dir = Path(run_dir)
     if not (run_dir / "seq.safetensors").exists():
