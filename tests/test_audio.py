@@ -1,4 +1,4 @@
-"""Music features, beat tracking and the Beat Align Score, on numpy-made clicks, noise and silhouettes.
+"""Music features and beat tracking, on numpy-made clicks and noise.
 
 The first librosa beat tracking in a fresh environment compiles numba code once (~20 s); later runs
 load it from the cache.
@@ -6,10 +6,7 @@ load it from the cache.
 
 from __future__ import annotations
 
-import math
-
 import av
-import cv2
 import numpy as np
 import pytest
 import soundfile as sf
@@ -375,66 +372,6 @@ def test_bad_music_is_a_user_error(tmp_path, case, match):
     assert "\n" not in str(info.value)
     with pytest.raises(UserError, match=match):
         audio.features_for_file(path, fps=FPS, cache_dir=tmp_path / "cache")
-
-
-# --- motion beats, BAS, dominant period ----------------------------------------------------------------
-def swinging_blob(period: float, seconds: float, fps: float) -> np.ndarray:
-    """A disc swinging left and right, pausing at each multiple of `period` (speed ~ |sin(pi t / period)|)."""
-    t = np.arange(int(seconds * fps)) / fps
-    x = 48 - 25 * np.cos(np.pi * t / period)
-    frames = np.full((len(t), 48, 96), 255, np.uint8)
-    for f, xi in zip(frames, x):
-        cv2.circle(f, (int(round(xi)), 24), 10, 0, -1)
-    return frames
-
-
-def test_motion_energy_and_plateaus():
-    frames = swinging_blob(0.6, 3, FPS)
-    e = audio.motion_energy(frames)
-    assert e.shape == (len(frames),) and (e >= 0).all() and (e <= 1).all()
-    # a held pose is one motion beat, at its middle; the ends of the sequence never count
-    energy = np.r_[np.linspace(1, 0, 6), np.zeros(5), np.linspace(0, 1, 6)]
-    assert audio.motion_beats(energy, FPS, smooth=0) == pytest.approx([8 / FPS])  # zeros at 5..11
-    assert len(audio.motion_beats(np.linspace(0, 1, 20), FPS)) == 0
-
-
-def test_bas_on_hand_made_sequences():
-    beats = np.arange(0.5, 20, 0.5)
-    t = np.arange(20 * FPS) / FPS
-    on_beat = audio.motion_beats(1 - np.cos(2 * np.pi * t / 0.5), FPS)
-    assert audio.beat_align_score(on_beat, beats) > 0.99
-    assert audio.beat_align_score(on_beat + 0.25, beats) < 0.05  # exactly off the beat
-    rng = np.random.default_rng(0)
-    random = [audio.beat_align_score(np.sort(rng.uniform(0, 20, len(beats))), beats) for _ in range(5)]
-    assert max(random) < 0.6
-    assert audio.beat_align_score([], beats) == 0.0
-    with pytest.raises(ValueError):
-        audio.beat_align_score(on_beat, [])
-    # sigma sets the tolerance: a miss of 0.1 s scores exp(-1/2) with sigma = 0.1 s
-    assert audio.beat_align_score([1.1], [1.0]) == pytest.approx(math.exp(-0.5))
-
-
-def test_bas_of_silhouettes_pausing_on_the_beat():
-    frames = swinging_blob(0.6, 12, FPS)
-    beats = true_beats(100, 12)
-    assert audio.bas(frames, FPS, beats) > 0.85
-    assert audio.bas(frames, FPS, beats + 0.3) < 0.1
-
-
-@pytest.mark.parametrize("period", [0.6, 0.45, 1.2])
-def test_dominant_period_of_a_known_rhythm(period):
-    rng = np.random.default_rng(1)
-    t = np.arange(30 * FPS) / FPS
-    energy = np.abs(np.sin(np.pi * t / period)) + 0.2 * rng.standard_normal(len(t))
-    assert audio.dominant_period(energy, FPS) == pytest.approx(period, rel=0.02)
-    assert np.isnan(audio.dominant_period(np.ones(100), FPS))
-
-
-def test_dance_to_100_bpm_moves_at_the_beat_period():
-    period = audio.dominant_period(swinging_blob(0.6, 12, FPS), FPS)
-    assert period == pytest.approx(0.6, rel=0.03)
-    assert audio.matches_beat(period, 100) and audio.matches_beat(2 * period, 100)
-    assert not audio.matches_beat(period, 130) and not audio.matches_beat(float("nan"), 100)
 
 
 def test_power_spectrogram_in_chunks_is_librosas():

@@ -7,7 +7,8 @@ import soundfile as sf
 from deepdance.dancer import (JOINTS, MOVES, Body, Camera, Choreography, DrumTrack, draw_pose, draw_poses,
                               project, rest_pose, tempo_from_seed, write_music)
 from deepdance.dancer.body import J
-from deepdance.dancer.choreo import BEATS_PER_PHRASE, Segment, forward_kinematics
+from deepdance.dancer.choreo import BEATS_PER_PHRASE, Segment
+from deepdance.dancer.kinematics import forward_kinematics
 
 
 def dark_width(img, row):

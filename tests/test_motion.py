@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from deepdance.dancer.body import JOINTS, Body, Camera, J
-from deepdance.dancer.motion import (COCO17, Motion, load_motion, motion_frames, parse_bvh,
-                                     skeleton_positions)
+from deepdance.dancer.bvh import parse_bvh, skeleton_positions
+from deepdance.dancer.keypoints import COCO17
+from deepdance.dancer.motion import Motion, load_motion, motion_frames
 from deepdance.errors import UserError
 
 from conftest import shared_file
@@ -291,7 +292,7 @@ def test_other_bad_inputs(tmp_path):
 # --- COCO-17 keypoints ------------------------------------------------------------------------------------
 def _keypoints(n=60, travel=300.0, score=0.9):
     """COCO-17 pixels (n, 17, 3), y down, of a figure facing the camera with its wrists moving up and down."""
-    from deepdance.dancer.choreo import rest_pose
+    from deepdance.dancer.kinematics import rest_pose
 
     rest = rest_pose(Body())
     src = {c: rest[J[c]] if c in J else None for c in COCO17}
@@ -316,7 +317,7 @@ def test_keypoints_map_to_the_skeleton(tmp_path):
     p = m.poses
     assert p.shape == (60, len(JOINTS), 3) and m.fps == 30 and m.source["kind"] == "coco17"
     assert (p[..., 2] == 0).all()
-    from deepdance.dancer.choreo import rest_pose
+    from deepdance.dancer.kinematics import rest_pose
 
     rest = rest_pose(Body())
     # the legs and shoulders come back in body units, as drawn, relative to the pelvis
@@ -426,7 +427,7 @@ def test_travel_is_fitted_into_the_stage():
 
 
 def _standing():
-    from deepdance.dancer.choreo import rest_pose
+    from deepdance.dancer.kinematics import rest_pose
 
     return rest_pose(Body())
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import audio as A
 from . import metrics as M
+from . import rhythm as R
 from .config import Config
 from .datasets import VAL_FRACTION, split_clips
 from .errors import UserError
@@ -85,18 +86,18 @@ def music_figures(cfg: EvaluateConfig, store: FrameStore, dance, make_dance: Mak
     tempo = 60.0 / float(np.median(np.diff(dance.beats))) if len(dance.beats) > 1 else A.FALLBACK_BPM
     other = tempo * CONTROL_RATIO if tempo * CONTROL_RATIO <= 160 else tempo / CONTROL_RATIO
     out: dict[str, Any] = {
-        "bas": A.bas(dance.frames, dance.fps, dance.beats),
-        "bas_real": A.bas(real, store.fps, own.beats.times),
-        "bas_control": A.bas(dance.frames, dance.fps, A.steady_beats(other, seconds).times),
+        "bas": R.bas(dance.frames, dance.fps, dance.beats),
+        "bas_real": R.bas(real, store.fps, own.beats.times),
+        "bas_control": R.bas(dance.frames, dance.fps, A.steady_beats(other, seconds).times),
         "bas_control_bpm": round(other, 2),
     }
     for bpm in M.TEMPO_CHECKS:
         d = make_dance({"seconds": TEMPO_CHECK_SECONDS, "bpm": bpm, "seed": cfg.seed,
                         "temperature": cfg.temperature})
-        period = A.dominant_period(d.frames, d.fps)
+        period = R.dominant_period(d.frames, d.fps)
         out[f"period_{bpm}bpm"] = period if np.isfinite(period) else None
-        out[f"period_{bpm}bpm_follows_beat"] = A.matches_beat(period, bpm, tolerance=TEMPO_TOLERANCE)
-        out[f"bas_{bpm}bpm"] = A.bas(d.frames, d.fps, d.beats)
+        out[f"period_{bpm}bpm_follows_beat"] = R.matches_beat(period, bpm, tolerance=TEMPO_TOLERANCE)
+        out[f"bas_{bpm}bpm"] = R.bas(d.frames, d.fps, d.beats)
     return out
 
 

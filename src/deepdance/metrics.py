@@ -1,6 +1,11 @@
 """Figures computed on silhouette frames (uint8 pictures, 0 = dancer, 255 = background).
 
 Each function takes plain arrays, so the same definitions serve training, `run` and `evaluate`.
+`motion_energy` is the one motion energy: the share of the frame whose mask changes, per second, smoothed
+over 0.25 s. The rhythm figures (pauses on the beat, BAS, the motion's period) are in `rhythm.py`.
+
+One file (~475 lines) on purpose: every figure of metrics.json and evaluation.json beside its real-data
+yardstick, its bar and its badness, all computed on the same masks and descriptors.
 """
 
 from __future__ import annotations
@@ -14,15 +19,6 @@ CHUNK = 256  # frames turned into masks at once: long sequences never hold all t
 def masks(frames: np.ndarray) -> np.ndarray:
     """Binary dancer masks (N, H, W) bool from uint8 pictures: a pixel is dancer when darker than mid-grey."""
     return np.asarray(frames) < 128
-
-
-def iou(pred: np.ndarray, true: np.ndarray) -> float:
-    """Mean per-frame intersection over union of two mask stacks (frames with both empty count as 1)."""
-    pred, true = np.asarray(pred, bool), np.asarray(true, bool)
-    axes = tuple(range(1, pred.ndim))
-    inter = (pred & true).sum(axis=axes)
-    union = (pred | true).sum(axis=axes)
-    return float(np.where(union > 0, inter / np.maximum(union, 1), 1.0).mean())
 
 
 def motion_per_frame(frames: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import metrics as M
-from .audio import bas
+from .rhythm import bas
 from .config import Config
 from .errors import UserError
 from .evaluate import EvaluateConfig, MakeDance, compare, evaluate
