@@ -279,4 +279,4 @@ def test_force_replaces_and_manifest_is_json(clips, tmp_path):
     assert len(store) == 18
     manifest = json.loads((store.path / "manifest.json").read_text())
     assert manifest["cut"]["mode"] == "chroma" and manifest["source"]["inputs"][0]["kind"] == "video"
-    assert IngestConfig.from_dict(IngestConfig(crop=(1, 2, 3, 4)).to_dict()).crop == (1, 2, 3, 4)
+    assert IngestConfig.from_dict(IngestConfig(crop=(1, 2, 30, 40)).to_dict()).crop == (1, 2, 30, 40)

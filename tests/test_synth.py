@@ -164,8 +164,14 @@ def test_existing_output_needs_force(tmp_path):
     with pytest.raises(UserError, match="--force"):
         synthesize(SynthConfig(seconds=1), out, progress=False)
     assert (out / "keep.txt").read_text() == "mine"
+    # --force replaces a store, never a folder of something else given by mistake
+    with pytest.raises(UserError, match="without manifest.json"):
+        synthesize(SynthConfig(seconds=1, preview=False), out, force=True, progress=False)
+    assert (out / "keep.txt").read_text() == "mine"
+    (out / "keep.txt").unlink()
+    synthesize(SynthConfig(seconds=2, preview=False), out, force=True, progress=False)
     store = synthesize(SynthConfig(seconds=1, preview=False), out, force=True, progress=False)
-    assert len(store) == 12 and not (out / "keep.txt").exists()
+    assert len(store) == 12 and sorted(p.name for p in tmp_path.iterdir()) == ["s"]
 
 
 def test_synth_from_motion_files(tmp_path):

@@ -16,7 +16,6 @@ boundary. Choices made here:
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import sys
@@ -30,12 +29,12 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from . import video
+from . import limits, video
 from .config import Config
 from .cut import (MODES, POLARITIES, SEGMENT_HINT, Cutter, Limits, clean, dancer_share, make_cutter,
                   segment_available)
 from .errors import UserError
-from .files import check_writable_dir
+from .files import check_new_folder, check_not_overlapping, check_writable_dir
 from .store import FrameStore, StoreWriter
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -44,6 +43,10 @@ SAMPLES = 24          # frames looked at to choose and fit the cut
 # 1/12 s: averaging those frames cost 0.02 IoU on the composited dancer and hardly changed the flicker
 SMOOTH_SPAN = 0.05
 PREVIEW = 8           # frames in preview.png
+MIN_REGION = 16       # pixels a side: the least of a source frame the cut can work on (after --crop and --fit)
+# a video that decodes to fewer frames than its container declares, by more than this share and a few
+# frames, is truncated (a partial download or copy): said on stderr and recorded in the manifest
+TRUNCATED = 0.1
 
 
 @dataclass
@@ -66,10 +69,9 @@ class IngestConfig(Config):
     preview: bool = True              # write preview.png (raw frames above their cut)
 
     def __post_init__(self):
-        if not (isinstance(self.fps, (int, float)) and self.fps > 0 and math.isfinite(self.fps)):
-            raise UserError(f"fps must be a positive number, got {self.fps!r}")
-        if not (8 <= self.width <= 8192 and 8 <= self.height <= 8192):
-            raise UserError(f"size {self.width}x{self.height}: width and height must be between 8 and 8192")
+        limits.check_fps("ingest fps", self.fps)
+        for name in ("width", "height"):
+            limits.check_side(f"ingest {name}", getattr(self, name))
         for name, value, choices in (("fit", self.fit, ("crop", "pad")), ("cut", self.cut, MODES),
                                      ("polarity", self.polarity, POLARITIES)):
             if value not in choices:
@@ -101,6 +103,9 @@ def _check_crop(crop) -> tuple[int, int, int, int]:
     x, y, w, h = (int(v) for v in crop)
     if x < 0 or y < 0 or w <= 0 or h <= 0:
         raise UserError(f"bad crop {x},{y},{w},{h}: x and y must be >= 0, width and height > 0")
+    if w < MIN_REGION or h < MIN_REGION:
+        raise UserError(f"bad crop {x},{y},{w},{h}: a {w}x{h} region is too small to cut a dancer from, "
+                        f"width and height must be at least {MIN_REGION} pixels")
     return x, y, w, h
 
 
@@ -132,6 +137,9 @@ class _Input:
             self.kind = "video"
             self.width, self.height = info["width"], info["height"]
             self.fps, self.frames, self.audio = info["fps"], info["frames"], info["has_audio"]
+            self.duration = info["duration"]
+        self.decoded: int | None = None     # frames of a whole decoding pass, once one has run
+        self.stopped: str | None = None     # why decoding stopped before the end, if it did
 
     def facts(self) -> dict:
         return {"path": str(self.path), "kind": self.kind, "width": self.width, "height": self.height,
@@ -154,6 +162,7 @@ class _Input:
             vs.thread_type = "AUTO"
             t0 = None
             count = 0
+            stopped = None
             try:
                 for frame in c.decode(vs):
                     t = float(frame.pts * vs.time_base) if frame.pts is not None else count / self.fps
@@ -161,9 +170,25 @@ class _Input:
                     count += 1
                     yield t - t0, frame
             except av.error.FFmpegError as e:
-                raise UserError(f"{self.path}: decoding failed ({e.__class__.__name__}: {e})") from None
+                if count == 0:
+                    raise UserError(f"{self.path}: decoding failed ({e.__class__.__name__}: {e})") from None
+                stopped = f"{e.__class__.__name__}: {e}"  # a cut-off file: what came before it is kept
             if count == 0:
                 raise UserError(f"{self.path} has no video frames (zero length)")
+            self.decoded, self.stopped = count, stopped
+
+    def truncation(self) -> str | None:
+        """After a whole decoding pass: a note when the video gave far fewer frames than it declares
+        (a partial download or copy), else None."""
+        if self.kind != "video" or self.decoded is None:
+            return None
+        declared = self.frames or 0
+        if self.stopped is None and not self.decoded < declared * (1 - TRUNCATED) - 2:
+            return None
+        seconds = f" of {self.duration:.3g} s" if self.duration else ""
+        why = f" (decoding stopped: {self.stopped})" if self.stopped else ""
+        return (f"{self.path} looks truncated: it declares {declared} frames{seconds} but only "
+                f"{self.decoded} decode{why}; the store holds those")
 
     def rgb(self, handle) -> np.ndarray:
         img = self._read(handle) if self.kind == "images" else handle.to_ndarray(format="rgb24")
@@ -210,6 +235,9 @@ class _Geometry:
             x, y, w, h = x + (w - cw) // 2, y + (h - ch) // 2, cw, ch
         # work at 1.5x to 3x the output (clean anti-aliased edges, cheap to cut), reached by an integer
         # factor: INTER_AREA is ten times faster then; a tracked box is a part of the frame: less shrinking
+        if min(w, h) < MIN_REGION:
+            raise UserError(f"the part of {inp.path} to cut ({x},{y},{w},{h} after --crop and --fit) is {w}x{h} "
+                            f"pixels, too small to cut a dancer from: at least {MIN_REGION} a side")
         k = max(1, int(h / (2.5 * oh)) if cfg.track else int(max(w / ow, h / oh) / 1.5))
         w, h = w - w % k, h - h % k
         return cls((x, y, w, h), (w // k, h // k), (ow, oh), cfg.fit, cfg.track)
@@ -444,8 +472,8 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
     if not paths:
         raise UserError("no input: give at least one video or folder of images")
     # everything that can be checked is checked before any decoding
-    if out.exists() and not force:
-        raise UserError(f"{out} already exists (use --force to replace it)")
+    check_not_overlapping(out, paths)  # with --force the inputs would be deleted
+    check_new_folder(out, force=force)
     check_writable_dir(out.parent)
     if cfg.cut == "segment" and not segment_available():
         raise UserError(SEGMENT_HINT)
@@ -477,6 +505,11 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
             _cut_input(src, geo, cutter, cfg, fps, sink, progress)
             if sink.end_input() == 0:
                 raise _no_dancer(src.path, cutter, "every frame is")
+            note = src.truncation()
+            if note:
+                _say(f"note: {note}")
+                writer.manifest.source["inputs"][i].update(decoded_frames=src.decoded, truncated=True)
+                writer.manifest.extra.setdefault("notes", []).append(note)
 
         modes = {c["mode"] for c in cuts}
         writer.manifest.cut = {**({k: cuts[0][k] for k in ("mode", "reason", "params")} if len(modes) == 1

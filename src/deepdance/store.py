@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from . import limits
 from .errors import UserError
-from .files import check_writable_dir, read_json, write_json
+from .files import FolderOutput, inside, read_json, write_json
 
 FORMAT = "deepdance-framestore/1"
 MANIFEST = "manifest.json"
@@ -48,13 +49,57 @@ class Manifest:
     format: str = FORMAT
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], where: Path) -> "Manifest":
+    def from_dict(cls, d: Any, where: Path) -> "Manifest":
+        """A manifest from its JSON, every field checked: a bad one is one line naming the file and the field."""
+        if not isinstance(d, dict):
+            raise UserError(f"{where}: expected a JSON object, got {type(d).__name__}")
         if d.get("format") != FORMAT:
             raise UserError(f"{where} is not a deepdance frame store manifest (format {d.get('format')!r})")
-        try:
-            return cls(**d)
-        except TypeError as e:
-            raise UserError(f"{where}: malformed manifest ({e})") from None
+        unknown = sorted(set(d) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise UserError(f"{where}: unknown field {unknown[0]!r}")
+        for name in ("width", "height", "fps"):
+            if name not in d:
+                raise UserError(f"{where}: field {name!r} is missing")
+
+        def bad(name: str, what: str) -> UserError:
+            return UserError(f"{where}: field {name!r} must be {what}, got {d[name]!r}")
+
+        def whole(name: str, lo: int, hi: int) -> int:
+            value = d[name]
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                raise bad(name, f"a whole number from {lo} to {hi}")
+            return value
+
+        width, height = whole("width", 1, limits.MAX_SIDE), whole("height", 1, limits.MAX_SIDE)
+        frames = whole("frames", 0, limits.MAX_FRAMES) if "frames" in d else 0
+        fps = d["fps"]
+        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or \
+                not limits.MIN_FPS <= fps <= limits.MAX_FPS:  # NaN fails too
+            raise bad("fps", f"a number from {limits.MIN_FPS:g} to {limits.MAX_FPS:g}")
+        if not isinstance(d.get("packed", False), bool):
+            raise bad("packed", "true or false")
+        for name in ("source", "cut", "extra"):
+            if not isinstance(d.get(name, {}), dict):
+                raise bad(name, "a JSON object")
+        clips = d.get("clips", [])
+        if not isinstance(clips, list):
+            raise bad("clips", "a list of [start, stop] frame ranges")
+        end = 0
+        for clip in clips:
+            if not (isinstance(clip, list) and len(clip) == 2
+                    and all(isinstance(v, int) and not isinstance(v, bool) for v in clip)):
+                raise bad("clips", "a list of [start, stop] frame ranges")
+            start, stop = clip
+            if not 0 <= start < stop <= frames:
+                raise UserError(f"{where}: field 'clips' has {clip}, outside the {frames} frames or empty")
+            if start < end:
+                raise UserError(f"{where}: field 'clips' has {clip}, which overlaps the clip before it "
+                                f"(or is out of order)")
+            end = stop
+        if d.get("audio") is not None:
+            inside(where.parent, d["audio"], where=f"{where} field 'audio'")
+        return cls(**{**d, "width": width, "height": height, "fps": float(fps), "frames": frames})
 
 
 class FrameStore:
@@ -87,7 +132,7 @@ class FrameStore:
             )
         if m.frames == 0:
             raise UserError(f"frame store {path} holds no frames")
-        if m.audio and not (path / m.audio).is_file():
+        if m.audio and not inside(path, m.audio, where=f"{path / MANIFEST} field 'audio'").is_file():
             raise UserError(f"frame store {path} names audio {m.audio} but the file is missing")
         return cls(path, m)
 
@@ -127,10 +172,6 @@ class FrameStore:
     def __getstate__(self):
         return {"path": self.path, "manifest": self.manifest, "_mm": None}
 
-    def raw(self, index) -> np.ndarray:
-        """Rows of the file as stored (uint8; packed bits when the store is packed)."""
-        return self._memmap()[index]
-
     def frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> np.ndarray:
         """Frames [start:stop:step] as uint8 pictures (N, H, W): 0 = dancer, 255 = background."""
         return self.take(np.arange(len(self))[start:stop:step])
@@ -161,17 +202,16 @@ class StoreWriter:
                  packed: bool = False, source: dict | None = None, cut: dict | None = None,
                  force: bool = False):
         self.path = Path(path)
-        if self.path.exists() and not force:
-            raise UserError(f"{self.path} already exists (use --force to replace it)")
-        check_writable_dir(self.path.parent)
-        self.force = force
         self.manifest = Manifest(width=int(width), height=int(height), fps=float(fps), packed=packed,
                                  source=source or {}, cut=cut or {})
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = self.path.with_name(f".{self.path.name}.partial")
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        self.tmp.mkdir()
-        self._fh = open(self.tmp / FRAMES, "wb")
+        # locked, under a temporary name of its own; an existing `path` fails here without force
+        self.output = FolderOutput(self.path, force=force, marker=MANIFEST)
+        self.tmp = self.output.tmp
+        try:
+            self._fh = open(self.tmp / FRAMES, "wb")
+        except BaseException:
+            self.output.abort()
+            raise
         self._clip_start = 0
         self._closed = False
 
@@ -181,8 +221,8 @@ class StoreWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             self.close()
-        else:
-            self.abort()
+            return
+        self._fail(exc)  # whatever ended the block: an error, KeyboardInterrupt, SystemExit from a signal handler
 
     def append(self, frames: np.ndarray) -> None:
         """Append (N, H, W) or (H, W) uint8 pictures, 0 = dancer, 255 = background."""
@@ -219,29 +259,32 @@ class StoreWriter:
     def close(self) -> FrameStore:
         if self._closed:
             return FrameStore.open(self.path)
-        self._fh.close()
-        self.end_clip()
-        m = self.manifest
-        if m.frames == 0:
-            self.abort()
-            raise UserError("no frames to store")
-        write_json(self.tmp / MANIFEST, {k: getattr(m, k) for k in m.__dataclass_fields__})
-        if self.path.exists():
-            if not self.force:
-                self.abort()
-                raise UserError(f"{self.path} already exists (use --force to replace it)")
-            old = self.path.with_name(f".{self.path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(self.path, old)
-            os.replace(self.tmp, self.path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(self.tmp, self.path)
+        try:
+            self._fh.close()
+            self.end_clip()
+            m = self.manifest
+            if m.frames == 0:
+                raise UserError("no frames to store")
+            write_json(self.tmp / MANIFEST, {k: getattr(m, k) for k in m.__dataclass_fields__})
+        except BaseException as e:
+            self._fail(e)
+        self.output.commit()
         self._closed = True
         return FrameStore.open(self.path)
 
-    def abort(self) -> None:
-        if not self._fh.closed:
-            self._fh.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+    def _close_file(self) -> None:
+        try:
+            if not self._fh.closed:
+                self._fh.close()
+        except OSError:  # a full disk fails the last flush: the file goes anyway
+            pass
+
+    def _fail(self, e: BaseException) -> None:
+        self._close_file()
         self._closed = True
+        self.output.fail(e)
+
+    def abort(self) -> None:
+        self._close_file()
+        self._closed = True
+        self.output.abort()

@@ -19,12 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
+from . import limits
 from .config import Config
 from .dancer.body import Body, Camera, draw_poses
 from .dancer.choreo import BEATS_PER_BAR, BEATS_PER_PHRASE, MOVES, Choreography, tempo_from_seed
 from .dancer.music import SAMPLE_RATE, write_medley
 from .errors import UserError
-from .store import FrameStore, StoreWriter
+from .files import check_not_overlapping
+from .store import FrameStore, StoreWriter, frame_bytes
 
 MUSIC = "music.wav"
 PREVIEW = "preview.mp4"
@@ -56,17 +58,20 @@ class SynthConfig(Config):
             if not 30 <= value <= 300:
                 raise UserError(f"synth {name} must be between 30 and 300, got {value}")
 
-        for name in ("seconds", "fps"):
-            number(name, getattr(self, name))
-            if not getattr(self, name) > 0:
-                raise UserError(f"synth {name} must be positive, got {getattr(self, name)}")
-        if self.fps > 1000:
-            raise UserError(f"synth fps must be at most 1000, got {self.fps}")
+        limits.check_fps("synth fps", self.fps)
         for name in ("width", "height"):
-            number(name, getattr(self, name), numbers.Integral)
-            if not 8 <= getattr(self, name) <= 8192:
-                raise UserError(f"synth {name} must be between 8 and 8192, got {getattr(self, name)}")
+            limits.check_side(f"synth {name}", getattr(self, name))
+        if isinstance(self.seconds, bool) or not isinstance(self.seconds, numbers.Real) or math.isnan(self.seconds):
+            raise UserError(f"synth seconds must be a number, got {self.seconds!r}")
+        if not self.seconds > 0:
+            raise UserError(f"synth seconds must be positive, got {self.seconds!r}")
+        # before anything is made: a length that would fill the disk (or overflow) is refused here
+        limits.check_frames("synth", self.seconds, self.fps, frame_bytes(self.width, self.height, self.packed))
         number("seed", self.seed, numbers.Integral)
+        if self.motion is None:
+            for name in ("view", "motion_fps"):
+                if getattr(self, name) is not None:
+                    raise UserError(f"synth {name} is for a motion file: give --motion FILE with it")
         if self.bpm is not None:
             tempo("bpm", self.bpm)
         if not isinstance(self.tempos, (tuple, list)):
@@ -168,6 +173,8 @@ def synthesize(cfg: SynthConfig, out: str | os.PathLike, *, force: bool = False,
     bpm = list(tempos) if several else tempos[0]  # one tempo stays a number, as before there were clips
     source = {"kind": "motion", "seed": cfg.seed} if cfg.motion else \
         {"kind": "builtin-dancer", "seed": cfg.seed, "bpm": bpm}
+    if cfg.motion:
+        check_not_overlapping(out, [cfg.motion])
     # the writer comes first: an existing `out` without force fails before any work
     with StoreWriter(Path(out), width=cfg.width, height=cfg.height, fps=cfg.fps, packed=cfg.packed,
                      source=source, cut={"mode": "rendered"}, force=force) as writer:
