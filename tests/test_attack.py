@@ -224,7 +224,6 @@ def test_4_an_interrupted_writer_removes_its_temporary(tmp_path, stop):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="needs the SIGTERM handler of cli.py (issue 16 item 4, the other half)", strict=False)
 def test_4_sigterm_mid_synth_cleans_up_and_exits_143(tmp_path):
     p = subprocess.Popen([sys.executable, "-m", "deepdance", "synth", "--out", str(tmp_path / "s"),
                           "--seconds", "120", "--size", "40x24"], stderr=subprocess.PIPE, text=True)

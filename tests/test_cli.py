@@ -29,7 +29,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, needle: str) -> N
     (["synth", "--out", "{tmp}/s", "--fps", "abc"], "expected a number"),
     (["synth", "--out", "{tmp}/s", "--bpm", "90,abc"], "expected a number, got 'abc'"),
     (["synth", "--out", "{tmp}/s", "--bpm", "90,,120"], "expected a number, got ''"),
-    (["synth", "--out", "{tmp}/s", "--bpm", "90,400"], "between 30 and 300"),
+    (["synth", "--out", "{tmp}/s", "--bpm", "90,400"], "between 30 and 300 BPM"),
     (["run", "--bpm", "90;120"], "expected a number"),
     (["ingest", "{tmp}/clip.mp4", "--out", "{tmp}/s", "--smooth", "0"], "smooth must be at least 1"),
     (["synth"], "required"),

@@ -79,3 +79,16 @@ def test_run_on_a_store_and_bad_video(tmp_path, capsys):
     assert "not a readable video" in capsys.readouterr().err
     assert not (tmp_path / "r1").exists()
     assert main(["run", "--store", str(tmp_path / "none"), "--out", str(tmp_path / "r2")]) == 2
+
+
+def test_an_output_that_is_or_lies_inside_the_store_is_refused(tmp_path, capsys):
+    store = synthesize(SynthConfig(seconds=2, width=40, height=24, preview=False), tmp_path / "S", progress=False)
+    before = sorted(p.name for p in store.path.iterdir())
+    for argv in (["run", "--store", str(store.path), "--out", str(store.path), "--force"],
+                 ["train", str(store.path), "--run", str(store.path)],
+                 ["train", str(store.path), "--run", str(store.path / "inner")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "apart from the inputs" in err[0], err
+    assert sorted(p.name for p in store.path.iterdir()) == before  # nothing deleted, nothing written
+    assert FrameStore.open(store.path)

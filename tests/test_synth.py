@@ -132,7 +132,7 @@ def test_large_frames_draw_the_same_dance(tmp_path):
     ({"height": 10_000}, "between 8 and 8192"),
     ({"width": 200.5}, "whole number"),
     ({"bpm": 5}, "bpm"),
-    ({"tempos": (90, 500)}, "tempos must be between 30 and 300"),
+    ({"tempos": (90, 500)}, "tempos must be between 30 and 300 BPM"),
     ({"tempos": (90, "fast")}, "tempos must be a number"),
     ({"tempos": 120}, "list of numbers"),
     ({"bpm": 100, "tempos": (90, 120)}, "not both"),

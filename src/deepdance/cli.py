@@ -248,6 +248,7 @@ def cmd_generate(args) -> None:
     outputs = generate_run(args.run, args.out, cfg=generate_config_from_args(args))
     for name, path in outputs.items():
         print(f"{name}: {path}")
+    _say_verdict(args.out or args.run)
 
 
 def cmd_evaluate(args) -> None:
@@ -262,6 +263,7 @@ def cmd_evaluate(args) -> None:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 print(f"{name}: {value:.4g}")
         print(f"report: {out / 'report.html'}")
+        _say_verdict(out)
     else:
         out = args.out or args.run / f"compare-{args.compare.name}"
         compare_runs(args.run, args.compare, out, cfg=cfg)
@@ -288,6 +290,14 @@ def cmd_run(args) -> None:
                  "evaluation/report.html"):
         if (result / name).exists():
             print(f"  {name:<22} {result / name}")
+    _say_verdict(result)
+
+
+def _say_verdict(folder: Path) -> None:
+    from .pipeline import verdict_lines
+
+    for line in verdict_lines(folder):
+        print(line)
 
 
 def _check_spellings(argv: list[str]) -> None:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from .errors import UserError
 from .files import read_json, write_json
+from .limits import check_side
 
 C = TypeVar("C", bound="Config")
 
@@ -90,6 +91,6 @@ def parse_size(text: str) -> tuple[int, int]:
         w, h = (int(v) for v in str(text).lower().split("x"))
     except ValueError:
         raise UserError(f"bad size {text!r}: expected WIDTHxHEIGHT, for example 200x120") from None
-    if not (8 <= w <= 8192 and 8 <= h <= 8192):
-        raise UserError(f"bad size {text!r}: width and height must be between 8 and 8192")
+    check_side(f"bad size {text!r}: the width", w)
+    check_side(f"bad size {text!r}: the height", h)
     return w, h

@@ -24,11 +24,12 @@ from . import rhythm as R
 from .config import Config
 from .datasets import VAL_FRACTION, split_clips
 from .errors import UserError
-from .files import write_json
+from .files import read_json, write_json
 from .render import render_dance
-from .runfolder import LATENTS, run_store, saved_config
+from .runfolder import CONFIG, LATENTS, METRICS, run_store, saved_config
 from .report import Column, frame_strip, latent_plot, motion_plot, write_report
 from .store import FrameStore
+from .verdict import Facts, verdict
 
 CONTROL_RATIO = 1.3          # the control song's tempo: 1.3 times the dance's (or 1/1.3 where that is > 160)
 TEMPO_CHECK_SECONDS = 60.0
@@ -135,10 +136,18 @@ def _evaluate(run_dir: Path, out: Path, cfg: EvaluateConfig, make_dance: MakeDan
     if latents is not None and real_latents.is_file():
         images["Latent trajectories (PCA of the real latents)"] = latent_plot(np.load(real_latents), latents)
 
-    result = {"run": name, "evaluate": cfg.to_dict(), "figures": figures, "bars": M.bar_checks(figures),
+    bars = M.bar_checks(figures)
+    said = verdict(figures, bars, run_facts(run_dir))
+    result = {"run": name, "evaluate": cfg.to_dict(), "figures": figures, "bars": bars, "verdict": said.to_dict(),
               "files": {k: v.name for k, v in files.items()}}
     write_json(out / "evaluation.json", result)
-    return result, Column(Path(name).name, figures, images, files["video"])
+    return result, Column(Path(name).name, figures, images, files["video"], said.lines)
+
+
+def run_facts(run_dir: Path) -> Facts:
+    """What the verdict's advice depends on, from the run's metrics.json and config.json."""
+    metrics, config = (read_json(run_dir / f) if (run_dir / f).is_file() else {} for f in (METRICS, CONFIG))
+    return Facts.of_run(metrics if isinstance(metrics, dict) else {}, config if isinstance(config, dict) else {})
 
 
 def evaluate(run_dir: str | os.PathLike, out: str | os.PathLike | None = None, *, cfg: EvaluateConfig,

@@ -25,6 +25,7 @@ from .checkpoint import load_model, model_meta
 from .conditioning import beat_steps, drum_beat, heard
 from .config import Config
 from .errors import UserError
+from .limits import check_bpm
 from .models import RECIPE_DEFAULTS
 from .representation import load_representation
 from .runfolder import read_latents, read_music
@@ -63,8 +64,8 @@ class GenerateConfig(Config):
             raise UserError("give either a start frame or from_noise, not both")
         if self.song is not None and self.bpm is not None:
             raise UserError("give either a song or a tempo (bpm), not both")
-        if self.bpm is not None and not 30 <= self.bpm <= 300:
-            raise UserError(f"bpm must be between 30 and 300, got {self.bpm}")
+        if self.bpm is not None:
+            check_bpm("bpm", self.bpm)
 
     def steps(self, fps: float, song_seconds: float | None = None) -> int:
         """New steps at the data's `fps`: frames, seconds, the song's length, or the default."""

@@ -17,6 +17,7 @@ MIN_FPS, MAX_FPS = 0.1, 1000.0        # frames per second
 MAX_SECONDS = 6 * 3600.0              # length of a dance (synth, generate)
 MAX_FRAMES = 1_000_000                # frames in one store or one dance
 MAX_STORE_BYTES = 64 << 30            # frames.bin of one store
+MIN_BPM, MAX_BPM = 30.0, 300.0        # tempos a dance is made to: slower or faster is no beat a dancer steps on
 
 
 def human_bytes(n: float) -> str:
@@ -42,6 +43,11 @@ def check_fps(what: str, fps: float) -> None:
         raise UserError(f"{what} must be positive, got {fps!r}")
     if not MIN_FPS <= fps <= MAX_FPS:
         raise UserError(f"{what} must be between {MIN_FPS:g} and {MAX_FPS:g}, got {fps!r}")
+
+
+def check_bpm(what: str, bpm: float) -> None:
+    if isinstance(bpm, bool) or not isinstance(bpm, numbers.Real) or not MIN_BPM <= bpm <= MAX_BPM:
+        raise UserError(f"{what} must be between {MIN_BPM:g} and {MAX_BPM:g} BPM, got {bpm!r}")
 
 
 def check_side(what: str, value: int) -> None:

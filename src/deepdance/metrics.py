@@ -432,6 +432,14 @@ BARS = {
 }
 
 
+# The bars one dance of `generate` is checked against: no real yardstick but the areas of the real frames
+GENERATION_BARS = {
+    "fragments": BARS["fragments"],
+    "collapse": ("≥ 0.8", lambda r: r["motion_last_third"] >= 0.8 * r["motion_first_third"]),
+    "area_in_range": ("≥ 0.9", lambda r: r["area_in_range"] >= 0.9),
+}
+
+
 # How far a figure is from good, for `better`: lower is better. Where more is not better beyond the real data
 # (novelty: a dance that leaves the real poses is not more novel but less human), the real figure caps it;
 # where the real data is the target either way (collapse: a dance may speed up, as real ones do), the distance
@@ -469,10 +477,10 @@ def better(a: dict, b: dict, *, tolerance: float = 1e-3) -> dict[str, str | None
     return out
 
 
-def bar_checks(report: dict) -> dict[str, bool | None]:
-    """Whether each figure of a quality_report meets its bar (None where a figure is missing or None)."""
+def bar_checks(report: dict, bars: dict = BARS) -> dict[str, bool | None]:
+    """Whether each figure of a report meets its bar in `bars` (None where a figure is missing or None)."""
     out = {}
-    for name, (_, test) in BARS.items():
+    for name, (_, test) in bars.items():
         try:
             out[name] = bool(test(report))
         except (TypeError, KeyError):  # a figure or yardstick that is None or missing

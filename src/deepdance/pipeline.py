@@ -19,15 +19,17 @@ from . import metrics as M
 from .rhythm import bas
 from .config import Config
 from .errors import UserError
-from .evaluate import EvaluateConfig, MakeDance, compare, evaluate
-from .files import new_folder
+from .evaluate import EvaluateConfig, MakeDance, compare, evaluate, run_facts
+from .files import check_not_overlapping, new_folder, read_json
 from .generate import Dance, GenerateConfig, generate
 from .ingest import IngestConfig, ingest
+from .limits import MAX_FRAMES, at_most, check_fps, check_frames
 from .render import render_dance
-from .runfolder import link_store, optional_store, relative, run_store, update_config, update_metrics
+from .runfolder import CONFIG, METRICS, link_store, optional_store, relative, run_store, update_config, update_metrics
 from .store import FrameStore
 from .synth import SynthConfig, synthesize
 from .train import TrainConfig, train
+from .verdict import verdict
 
 REAL_SAMPLE = 3000  # frames of real data the data figures are computed on...
 REAL_SAMPLE_BYTES = 256 * 2**20  # ...and at most this many bytes of them (3000 frames at 800x480 are 1.15 GB)
@@ -51,6 +53,10 @@ class RunConfig(Config):
     def __post_init__(self):
         if self.seconds <= 0 or self.fps <= 0 or self.frames <= 0 or self.ingest_fps <= 0:
             raise UserError("seconds, fps, frames and ingest fps must be positive")
+        check_fps("run: fps", self.fps)
+        check_fps("run: ingest fps", self.ingest_fps)
+        check_frames("run: the built-in dancer", self.seconds, self.fps, self.width * self.height)
+        at_most("run: frames to generate", self.frames, MAX_FRAMES, "frames")
         if self.evaluate_frames < 0:
             raise UserError("evaluate frames cannot be negative")
         if self.evaluate_frames:
@@ -94,11 +100,15 @@ def train_run(store: str | os.PathLike | None, run_dir: str | os.PathLike, *, cf
     """Train the models of a run on a store (None: the store the run already learns from); returns the
     flattened training figures."""
     run_dir = Path(run_dir)
+    # a run folder may hold its own store (RUN/store), but is never the store nor inside it
+    if store is not None and run_dir.resolve() not in Path(store).resolve().parents:
+        check_not_overlapping(run_dir, [store], flag="--run")
+    opened = FrameStore.open(store) if store is not None else None  # before anything is made
     trained = (run_dir / "ae.safetensors").exists() or (run_dir / "seq.safetensors").exists()
     if trained and not (resume or force or stage == "seq"):
         raise UserError(f"{run_dir} already holds a trained run (use --resume to continue or --force to start over)")
     run_dir.mkdir(parents=True, exist_ok=True)
-    opened = link_store(run_dir, store) if store is not None else run_store(run_dir)
+    opened = link_store(run_dir, store) if opened is not None else run_store(run_dir)
     update_config(run_dir, train=cfg.to_dict(), data={"source": opened.manifest.source, "cut": opened.manifest.cut})
     started = time.perf_counter()
     figures = train(opened, run_dir, cfg, stage=stage, resume=resume, progress=progress)
@@ -128,7 +138,9 @@ def generate_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = Non
     render_seconds = time.perf_counter() - started
     figures = M.generation_report(dance.frames, real_sample(store)) if store is not None else \
         {"frames": len(dance.frames)}
+    said = verdict(figures, M.bar_checks(figures, M.GENERATION_BARS), run_facts(run_dir), what="the new dance")
     figures["fps"] = dance.fps
+    figures["verdict"] = said.to_dict()
     # the run folder is built under a temporary name and moved: name the music relative to the output
     figures["music"] = relative(audio, out) if audio else None
     if dance.beats is not None and len(dance.beats):
@@ -161,17 +173,33 @@ def compare_runs(run_a: str | os.PathLike, run_b: str | os.PathLike, out: str | 
     return compare(run_a, run_b, out, cfg=cfg, make_dances=(dance_maker(run_a), dance_maker(run_b)))
 
 
+def verdict_lines(folder: str | os.PathLike) -> list[str]:
+    """The verdict in words of what a folder holds: its evaluation when there is one, else its new dance."""
+    folder = Path(folder)
+    for path, keys in ((folder / "evaluation" / "evaluation.json", ("verdict",)),
+                       (folder / "evaluation.json", ("verdict",)),
+                       (folder / METRICS, ("generation", "verdict"))):
+        if path.is_file():
+            found = read_json(path)
+            for key in keys:
+                found = found.get(key, {}) if isinstance(found, dict) else {}
+            if isinstance(found, dict) and found.get("text"):
+                return [str(line) for line in found["text"]]
+    return []
+
+
 # --- the main job ------------------------------------------------------------------------------
 def run(video: list[Path] | None = None, out: Path | None = None, *, cfg: RunConfig, train_cfg: TrainConfig,
         generate_cfg: GenerateConfig | None = None, store: Path | None = None, force: bool = False) -> Path:
     """Everything in one run folder. Without a video or store, the built-in dancer is the data."""
     name = (video[0].stem if video else store.name if store else "demo")
     out = Path(out) if out else Path("runs") / name
+    check_not_overlapping(out, [store, *(video or [])])
     if store is not None:
         FrameStore.open(store)  # fail before any work
     gen = generate_cfg or GenerateConfig(frames=cfg.frames, seed=cfg.seed)
     timing: dict[str, float] = {}
-    with new_folder(out, force=force) as tmp:
+    with new_folder(out, force=force, marker=CONFIG) as tmp:
         update_config(tmp, run=cfg.to_dict())
         started = time.perf_counter()
         if store is not None:

@@ -47,6 +47,7 @@ class Column:
     figures: dict
     images: dict[str, bytes] = field(default_factory=dict)  # title -> PNG or GIF bytes
     video: Path | None = None
+    verdict: list[str] = field(default_factory=list)  # the verdict in words (see verdict.py), shown first
 
 
 # --- plots -----------------------------------------------------------------------------------------
@@ -167,6 +168,7 @@ td.best { font-weight: bold; }
 .cols img { max-width: 100%; }
 .cols video, .cols img.gif { width: min(100%, 480px); image-rendering: pixelated; }
 h3 { margin-bottom: 0.2em; }
+.verdict pre { white-space: pre-wrap; background: #f6f6f0; padding: 0.6em 0.8em; border-left: 4px solid #bb8; }
 """
 
 
@@ -193,8 +195,11 @@ def render_html(columns: list[Column], page_dir: Path, *, title: str, better: di
         f"<p><b>{html.escape(c.name)}</b>: {c.figures.get('frames')} frames at {_value(c.figures.get('fps'))} fps, "
         f"{c.figures.get('dances')} dances; real {c.figures.get('real_frames')} frames, "
         f"{c.figures.get('heldout_frames')} held out</p>" for c in columns)
+    verdicts = "".join(
+        f'<div class="verdict"><b>{html.escape(c.name)}</b><pre>{html.escape(chr(10).join(c.verdict))}</pre></div>'
+        for c in columns if c.verdict)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{info}"
+            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{verdicts}{info}"
             f"<table><tr><th>figure</th><th>what it means</th><th>bar</th>{head}</tr>{''.join(rows)}</table>"
             f"{''.join(sections)}</body></html>\n")
 

@@ -55,8 +55,7 @@ class SynthConfig(Config):
 
         def tempo(name, value):
             number(name, value)
-            if not 30 <= value <= 300:
-                raise UserError(f"synth {name} must be between 30 and 300, got {value}")
+            limits.check_bpm(f"synth {name}", value)
 
         limits.check_fps("synth fps", self.fps)
         for name in ("width", "height"):

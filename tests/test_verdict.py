@@ -1,0 +1,53 @@
+"""The verdict in words: known figures give known sentences, and the advice follows the run's facts."""
+
+from pathlib import Path
+
+from deepdance import metrics as M
+from deepdance.report import Column, render_html
+from deepdance.verdict import Facts, verdict
+
+GOOD = {"freeze": 0.06, "freeze_real": 0.04, "collapse": 1.2, "fsd": 4.0, "fsd_real": 3.9, "repetition": 0.1,
+        "novelty": 0.6, "novelty_real": 0.5, "diversity": 0.6, "diversity_real": 0.8, "sharpness": 0.99,
+        "fragments": 1.0}
+LONG = Facts(frames=2880, fps=12, val_iou=0.92)
+SHORT = Facts(frames=136, fps=12, val_iou=0.4)
+
+
+def test_a_dance_that_meets_every_bar_says_so():
+    said = verdict(GOOD, M.bar_checks(GOOD), LONG)
+    assert said.ok and not said.failed
+    assert said.lines == ["verdict: the dance passed all 8 of 8 checks against the real dancer."]
+
+
+def test_blur_on_a_short_clip_blames_the_footage_not_the_epochs():
+    figures = {**GOOD, "sharpness": 0.80, "fsd": 30.0}
+    said = verdict(figures, M.bar_checks(figures), SHORT)
+    assert not said.ok and said.failed == ["fsd", "sharpness"]
+    assert said.lines[0] == "verdict: the dance passed 6 of 8 checks against the real dancer; it failed fsd, sharpness."
+    blur = next(line for line in said.lines if "blurred" in line)
+    assert "(sharpness 0.8)" in blur and "11 s, 136 frames" in blur and "thousands of frames" in blur
+    # the same failure with plenty of footage but a poor autoencoder: train longer
+    long_poor = verdict(figures, M.bar_checks(figures), Facts(frames=2880, fps=12, val_iou=0.7))
+    assert "0.70 held-out IoU" in long_poor.lines[-1] and "thousands" not in long_poor.lines[-1]
+
+
+def test_a_frozen_dance_is_told_to_sample_hotter_with_the_real_yardstick():
+    figures = {**GOOD, "freeze": 0.4}
+    said = verdict(figures, M.bar_checks(figures), LONG)
+    assert said.failed == ["freeze"]
+    assert "(freeze 0.4, the real dancer 0.04)" in said.lines[1] and "--temperature" in said.lines[1]
+
+
+def test_nothing_to_check():
+    said = verdict({}, M.bar_checks({}), Facts())
+    assert said.lines == ["verdict: no check could be made on the dance"] and said.unknown
+
+
+def test_generation_checks_and_the_report_shows_the_verdict_first():
+    collapsing = {"fragments": 1.0, "motion_first_third": 0.05, "motion_last_third": 0.01, "area_in_range": 0.95}
+    bars = M.bar_checks(collapsing, M.GENERATION_BARS)
+    assert bars == {"fragments": True, "collapse": False, "area_in_range": True}
+    said = verdict(collapsing, bars, LONG, what="the new dance")
+    assert said.lines[0].startswith("verdict: the new dance passed 2 of 3 checks")
+    page = render_html([Column("run", GOOD, verdict=said.lines)], Path("."), title="t")
+    assert page.index("slows down into one pose") < page.index("<table>")
