@@ -111,3 +111,22 @@ def test_music_on_needs_music(tmp_path):
     (store.path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(UserError, match="no music"):
         train_run(store.path, tmp_path / "run", cfg=TrainConfig(**TINY, music_input="on"), progress=False)
+
+
+def test_a_run_folder_generates_alone_once_its_store_is_gone(runs, tmp_path):
+    import shutil
+
+    moved = tmp_path / "moved"
+    shutil.copytree(runs / "music", moved)
+    store = runs / "store"
+    hidden = runs / "store-away"
+    store.rename(hidden)  # the store the run learnt from is gone
+    try:
+        before = generate(runs / "music", GenerateConfig(frames=30, seed=2))
+        after = generate(moved, GenerateConfig(frames=30, seed=2))  # a copy elsewhere: the same dance
+        outputs = generate_run(moved, tmp_path / "out", cfg=GenerateConfig(frames=30, seed=2))
+    finally:
+        hidden.rename(store)
+    assert np.array_equal(before.frames, after.frames)
+    assert after.audio is not None and after.audio.parent == moved  # its own music, kept in the run
+    assert probe(outputs["video"])["has_audio"]

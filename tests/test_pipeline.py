@@ -37,7 +37,10 @@ def test_run_end_to_end(tmp_path):
     assert m["data"]["motion"] > 0 and m["data"]["frames"] == 240
     assert {"data", "train_all", "generate", "render"} <= set(m["timing"])
     conf = json.loads((out / "config.json").read_text())
-    assert {"run", "train", "generate"} <= set(conf)
+    assert {"run", "synth", "data", "train", "generate"} <= set(conf)  # every stage's config
+    assert conf["synth"]["seconds"] == 20 and conf["data"]["source"]["kind"] == "builtin-dancer"
+    evaluation = json.loads((out / "evaluation" / "evaluation.json").read_text())
+    assert evaluation["verdict"]["text"][0].startswith("verdict: the dance passed")
     assert json.loads((out / "evaluation" / "evaluation.json").read_text())["run"] == str(out)
     for f in [*out.rglob("*.json"), *out.rglob("*.html")]:  # the run was built in a temporary folder
         assert f".{out.name}." not in f.read_text(), f
