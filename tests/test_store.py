@@ -103,3 +103,30 @@ def test_many_processes_read_one_store(tmp_path):
     for p in procs:
         p.join()
     assert results == [int(frames.astype(np.int64).sum())] * 3
+
+
+def test_poses_are_kept_beside_their_frames(tmp_path):
+    names = ("a", "b")
+    poses = np.arange(5 * 2 * 3, dtype=np.float32).reshape(5, 2, 3)
+    poses[1, 0, :2] = np.nan  # an unknown joint stays unknown
+    with StoreWriter(tmp_path / "s", width=8, height=8, fps=12) as w:
+        w.append(np.full((3, 8, 8), 255, np.uint8), poses=poses[:3], poses3d=-poses[:3], joints=names)
+        w.append(np.full((2, 8, 8), 255, np.uint8), poses=poses[3:], poses3d=-poses[3:], joints=names)
+    store = FrameStore.open(tmp_path / "s")
+    assert store.manifest.joints == list(names) and store.manifest.poses3d
+    got = store.poses(1, 4)
+    assert np.isnan(got[0, 0, :2]).all() and np.array_equal(got[1:], poses[2:4])
+    assert np.array_equal(store.poses(three_d=True)[4], -poses[4])
+    # a store without poses says so; a half-posed store is refused while it is written
+    with StoreWriter(tmp_path / "plain", width=8, height=8, fps=12) as w:
+        w.append(np.full((2, 8, 8), 255, np.uint8))
+    assert FrameStore.open(tmp_path / "plain").poses() is None
+    with pytest.raises(ValueError, match="same kind of poses"):
+        with StoreWriter(tmp_path / "half", width=8, height=8, fps=12) as w:
+            w.append(np.full((2, 8, 8), 255, np.uint8), poses=poses[:2], joints=names)
+            w.append(np.full((2, 8, 8), 255, np.uint8))
+    assert not (tmp_path / "half").exists()
+    # poses.bin cut short: one line naming the file
+    (tmp_path / "s" / "poses.bin").write_bytes(b"\0" * 12)
+    with pytest.raises(UserError, match="poses.bin has 12 bytes"):
+        FrameStore.open(tmp_path / "s")

@@ -3,7 +3,10 @@
 A store is a folder:
     frames.bin      N frames, each H*W uint8 (0 = dancer, 255 = background, grey = anti-aliased edge)
                     or, when packed, ceil(H*W/8) bytes of bits (1 = dancer)
-    manifest.json   format, size, fps, frame count, source, how the silhouettes were cut, clips, audio
+    manifest.json   format, size, fps, frame count, source, how the silhouettes were cut, clips, audio, poses
+    [poses.bin]     a pose per frame, aligned with frames.bin: float32 (N, J, 3), x and y in the store's
+                    pixels and a confidence (0 = not seen; x = y = NaN = unknown), joints named in the manifest
+    [poses3d.bin]   where a source knows them: float32 (N, J, 3) joints in metres about the mid-hip
     [music.wav]     the sound that goes with the frames, if any
 
 Reading a slice touches only the bytes of that slice, so a store larger than memory trains fine and
@@ -27,6 +30,7 @@ from .files import FolderOutput, inside, read_json, write_json
 FORMAT = "deepdance-framestore/1"
 MANIFEST = "manifest.json"
 FRAMES = "frames.bin"
+POSES, POSES3D = "poses.bin", "poses3d.bin"
 
 
 def frame_bytes(width: int, height: int, packed: bool) -> int:
@@ -45,6 +49,9 @@ class Manifest:
     # [start, stop) frame ranges of continuous footage; the sequence model never learns across a boundary
     clips: list[list[int]] = field(default_factory=list)
     audio: str | None = None
+    # names of the pose joints of poses.bin (None: no poses); poses3d: whether poses3d.bin is there too
+    joints: list[str] | None = None
+    poses3d: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     format: str = FORMAT
 
@@ -99,6 +106,12 @@ class Manifest:
             end = stop
         if d.get("audio") is not None:
             inside(where.parent, d["audio"], where=f"{where} field 'audio'")
+        joints = d.get("joints")
+        if joints is not None and not (isinstance(joints, list) and 0 < len(joints) <= 256
+                                       and all(isinstance(j, str) for j in joints)):
+            raise bad("joints", "a list of joint names")
+        if not isinstance(d.get("poses3d", False), bool) or (d.get("poses3d") and joints is None):
+            raise bad("poses3d", "true (with joints) or false")
         return cls(**{**d, "width": width, "height": height, "fps": float(fps), "frames": frames})
 
 
@@ -134,6 +147,12 @@ class FrameStore:
             raise UserError(f"frame store {path} holds no frames")
         if m.audio and not inside(path, m.audio, where=f"{path / MANIFEST} field 'audio'").is_file():
             raise UserError(f"frame store {path} names audio {m.audio} but the file is missing")
+        for name, wanted in ((POSES, m.joints is not None), (POSES3D, m.poses3d)):
+            expected = m.frames * len(m.joints or ()) * 3 * 4 if wanted else None
+            actual = (path / name).stat().st_size if (path / name).is_file() else None
+            if wanted and actual != expected:
+                raise UserError(f"frame store {path}: {name} has {actual} bytes, the manifest's {m.frames} frames "
+                                f"of {len(m.joints)} joints need {expected}")
         return cls(path, m)
 
     # --- shape ---------------------------------------------------------------------------------
@@ -189,6 +208,16 @@ class FrameStore:
         """Frames as float32 (N, H, W) in [0, 1] with 1 = dancer: what the models see."""
         return 1.0 - self.take(indices).astype(np.float32) / 255.0
 
+    def poses(self, start: int = 0, stop: int | None = None, *, three_d: bool = False) -> np.ndarray | None:
+        """Poses of frames [start:stop] (N, J, 3) float32, memory-mapped: x, y in the store's pixels and a
+        confidence, or with `three_d` the joints in metres about the mid-hip. None when the store has none."""
+        m = self.manifest
+        if m.joints is None or (three_d and not m.poses3d):
+            return None
+        data = np.memmap(self.path / (POSES3D if three_d else POSES), dtype=np.float32, mode="r",
+                         shape=(m.frames, len(m.joints), 3))
+        return data[start:stop]
+
     def __getitem__(self, item) -> np.ndarray:
         if isinstance(item, slice):
             return self.frames(item.start or 0, item.stop, item.step or 1)
@@ -212,6 +241,7 @@ class StoreWriter:
         except BaseException:
             self.output.abort()
             raise
+        self._poses: dict[str, Any] = {}  # file name -> open file, from the first append with poses
         self._clip_start = 0
         self._closed = False
 
@@ -224,8 +254,11 @@ class StoreWriter:
             return
         self._fail(exc)  # whatever ended the block: an error, KeyboardInterrupt, SystemExit from a signal handler
 
-    def append(self, frames: np.ndarray) -> None:
-        """Append (N, H, W) or (H, W) uint8 pictures, 0 = dancer, 255 = background."""
+    def append(self, frames: np.ndarray, *, poses: np.ndarray | None = None, poses3d: np.ndarray | None = None,
+               joints: tuple[str, ...] | None = None) -> None:
+        """Append (N, H, W) or (H, W) uint8 pictures, 0 = dancer, 255 = background, and with them their poses
+        (N, J, 3) in the store's pixels (and `poses3d` in metres) for `joints`: either every append of a
+        store gives poses, or none does."""
         frames = np.asarray(frames)
         if frames.ndim == 2:
             frames = frames[None]
@@ -233,12 +266,28 @@ class StoreWriter:
         if frames.shape[1:] != (m.height, m.width) or frames.dtype != np.uint8:
             raise ValueError(f"expected uint8 frames of shape (N, {m.height}, {m.width}), "
                              f"got {frames.dtype} {frames.shape}")
+        self._append_poses(len(frames), poses, poses3d, joints)
         if m.packed:
             rows = np.packbits(frames.reshape(len(frames), -1) < 128, axis=1)
             self._fh.write(rows.tobytes())
         else:
             self._fh.write(np.ascontiguousarray(frames).tobytes())
         m.frames += len(frames)
+
+    def _append_poses(self, n: int, poses, poses3d, joints) -> None:
+        m = self.manifest
+        if m.frames == 0 and poses is not None:
+            m.joints, m.poses3d = list(joints), poses3d is not None
+            self._poses = {name: open(self.tmp / name, "wb") for name in (POSES, POSES3D)[:1 + m.poses3d]}
+        given = {POSES: poses, POSES3D: poses3d}
+        if set(self._poses) != {k for k, v in given.items() if v is not None} or \
+                (poses is not None and list(joints) != m.joints):
+            raise ValueError("every append of a store gives the same kind of poses (2-D, 3-D, joints), or none")
+        for name, fh in self._poses.items():
+            data = np.ascontiguousarray(given[name], np.float32)
+            if data.shape != (n, len(m.joints), 3):
+                raise ValueError(f"expected {name} of shape ({n}, {len(m.joints)}, 3), got {data.shape}")
+            fh.write(data.tobytes())
 
     def end_clip(self) -> None:
         """Mark a boundary: frames before and after it are not continuous footage."""
@@ -261,6 +310,8 @@ class StoreWriter:
             return FrameStore.open(self.path)
         try:
             self._fh.close()
+            for fh in self._poses.values():
+                fh.close()
             self.end_clip()
             m = self.manifest
             if m.frames == 0:
@@ -273,11 +324,12 @@ class StoreWriter:
         return FrameStore.open(self.path)
 
     def _close_file(self) -> None:
-        try:
-            if not self._fh.closed:
-                self._fh.close()
-        except OSError:  # a full disk fails the last flush: the file goes anyway
-            pass
+        for fh in (self._fh, *self._poses.values()):
+            try:
+                if not fh.closed:
+                    fh.close()
+            except OSError:  # a full disk fails the last flush: the file goes anyway
+                pass
 
     def _fail(self, e: BaseException) -> None:
         self._close_file()
