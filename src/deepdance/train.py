@@ -105,6 +105,12 @@ class _NoTips(logging.Filter):
 _NO_TIPS = _NoTips()
 
 
+def _drop_tips() -> None:
+    """Filter the tips out of the logger Lightning says them through (adding the same filter twice is a no-op)."""
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        logging.getLogger(name).addFilter(_NO_TIPS)
+
+
 def _fit(module: L.LightningModule, data: L.LightningDataModule, run_dir: Path, name: str, cfg: TrainConfig, *,
          epochs: int, precision: str, resume: bool, progress: bool, history: History, has_val: bool) -> None:
     ckpt_dir = run_dir / "checkpoints"
@@ -120,8 +126,7 @@ def _fit(module: L.LightningModule, data: L.LightningDataModule, run_dir: Path, 
         ckpt_path = None
     if hardware.is_rank_zero():
         write_json(ckpt_dir / f"{name}.json", signature)
-    for logger in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
-        logging.getLogger(logger).addFilter(_NO_TIPS)  # the logger the tips go through; added once
+    _drop_tips()
     trainer = L.Trainer(
         accelerator=cfg.accelerator, devices=cfg.devices, num_nodes=cfg.num_nodes, strategy=hardware.strategy(cfg.accelerator, cfg.devices, cfg.num_nodes),
         precision=precision, max_epochs=epochs, logger=False, enable_progress_bar=progress,
