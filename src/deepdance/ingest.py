@@ -455,7 +455,7 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
     if fps < cfg.fps - 1e-6:
         slowest = min((s for s in sources if s.kind == "video"), key=lambda s: s.fps)
         say(f"note: asked for {cfg.fps:g} fps but {slowest.path.name} gives only {fps:g} fps; "
-             f"sampling at {fps:g} fps")
+            f"sampling at {fps:g} fps")
 
     source_info = {"inputs": [s.facts() for s in sources], "fps_requested": cfg.fps, "fit": cfg.fit,
                    "crop": list(cfg.crop) if cfg.crop else None, "track": cfg.track}

@@ -191,7 +191,7 @@ def run(video: list[Path] | None = None, out: Path | None = None, *, cfg: RunCon
             data = synthesize(synth_cfg, tmp / "store", progress=progress).path
         timing["data"] = round(time.perf_counter() - started, 2)
         train_run(data, tmp, cfg=train_cfg, progress=progress)
-        say("generate: a new dance, rendered with its music")
+        say("generate: a new dance, and its video")
         generate_run(tmp, cfg=gen)
         if cfg.evaluate_frames:
             say(f"evaluate: dances of {cfg.evaluate_frames} steps against the real data")

@@ -36,10 +36,10 @@ from .datasets import VAL_FRACTION, FrameData, FrameReader, LatentData, split_cl
 from .errors import UserError
 from .files import read_json, write_json
 from .history import History
-from .progress import say
 from .models import RECIPE_DEFAULTS, RECIPES, build_autoencoder, build_sequence
 from .models.original import HEIGHT as ORIGINAL_HEIGHT, WIDTH as ORIGINAL_WIDTH
 from .modules import AEModule, SeqModule, seq_batch, silhouette_scores
+from .progress import say
 from .representation import Pixels, to_ink
 from .runfolder import read_latents, read_music, write_latents, write_music
 from .store import FrameStore
