@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .errors import UserError
+from .progress import on_terminal
 
 # spellings of earlier versions, refused with what to write instead
 RENAMED = {"--train-seed": "--seed", "--gen-seed": "--seed", "--seed-gen": "--seed"}
@@ -195,7 +196,7 @@ def cmd_synth(args) -> None:
                       preview=not args.no_preview, motion=str(args.motion) if args.motion else None,
                       motion_fps=args.motion_fps, view=args.view,
                       **{k: v for k, v in (("seconds", args.seconds), ("fps", args.fps)) if v is not None})
-    store = synthesize(cfg, args.out, force=args.force)
+    store = synthesize(cfg, args.out, force=args.force, progress=on_terminal())
     print(f"frame store: {store.path} ({len(store)} frames, {store.width}x{store.height} at {store.fps:g} fps)")
     if (store.path / "preview.mp4").exists():
         print(f"preview:     {store.path / 'preview.mp4'}")
@@ -210,7 +211,7 @@ def cmd_ingest(args) -> None:
                        crop=parse_crop(args.crop) if args.crop else None, cut=args.cut,
                        polarity=args.polarity, keep_all_components=args.keep_all, track=args.track,
                        smooth=args.smooth, packed=args.packed)
-    store = ingest(args.inputs, args.out, cfg=cfg, force=args.force)
+    store = ingest(args.inputs, args.out, cfg=cfg, force=args.force, progress=on_terminal())
     print(f"frame store: {store.path} ({len(store)} frames, cut: {store.manifest.cut.get('mode')})")
 
 
@@ -237,7 +238,7 @@ def cmd_train(args) -> None:
     from .pipeline import train_run
 
     metrics = train_run(args.store, args.run, cfg=train_config_from_args(args), stage=args.stage,
-                        resume=args.resume, force=args.force)
+                        resume=args.resume, force=args.force, progress=on_terminal())
     for key, value in metrics.items():
         print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
 
@@ -284,7 +285,7 @@ def cmd_run(args) -> None:
                        if v is not None})
     gen = GenerateConfig(frames=cfg.frames, seed=cfg.seed, song=str(args.song) if args.song else None)
     result = run(args.video, args.out, cfg=cfg, train_cfg=train_config_from_args(args), generate_cfg=gen,
-                 store=args.store, force=args.force)
+                 store=args.store, force=args.force, progress=on_terminal())
     print(f"run folder: {result}")
     for name in ("dance.mp4", "dance.gif", "contact_sheet.png", "metrics.json", "plots",
                  "evaluation/report.html"):

@@ -12,15 +12,17 @@ import numpy as np
 import torch
 
 from .files import atomic_path
+from .progress import figures, say
 from .representation import to_ink, to_pictures
 
 
 class History(L.Callback):
     """Keeps one row of figures per epoch (saved in Lightning's checkpoint, so resume keeps the curves)
-    and rewrites logs/NAME.csv, plots/NAME_loss.png and, given frames, plots/NAME_recon.png."""
+    and rewrites logs/NAME.csv, plots/NAME_loss.png and, given frames, plots/NAME_recon.png. With `lines`
+    (no progress bar), it also says one line per epoch: 'ae epoch 3/24: train_loss 0.41  val_iou 0.62 (12.3 s)'."""
 
-    def __init__(self, run_dir: Path, name: str, recon: np.ndarray | None = None):
-        self.run_dir, self.name, self.recon = run_dir, name, recon
+    def __init__(self, run_dir: Path, name: str, recon: np.ndarray | None = None, *, lines: bool = False):
+        self.run_dir, self.name, self.recon, self.lines = run_dir, name, recon, lines
         self.rows: list[dict[str, float]] = []
         self._start = 0.0
 
@@ -39,6 +41,10 @@ class History(L.Callback):
         row.update({k: float(v) for k, v in trainer.callback_metrics.items()})
         self.rows.append(row)
         if trainer.is_global_zero:
+            if self.lines:
+                shown = {k: row[k] for k in sorted(row, key=lambda k: not k.startswith("train"))
+                         if k not in ("epoch", "seconds", "lr")}
+                say(f"{self.name} epoch {row['epoch']}/{trainer.max_epochs}: {figures(shown)} ({row['seconds']:.1f} s)")
             write_csv(self.run_dir / "logs" / f"{self.name}.csv", self.rows)
             plot_losses(self.rows, self.run_dir / "plots" / f"{self.name}_loss.png", title=self.name)
             if self.recon is not None:

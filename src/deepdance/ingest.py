@@ -35,6 +35,7 @@ from .cut import (MODES, POLARITIES, SEGMENT_HINT, Cutter, Limits, clean, dancer
                   segment_available)
 from .errors import UserError
 from .files import check_new_folder, check_not_overlapping, check_writable_dir
+from .progress import say
 from .store import FrameStore, StoreWriter
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -451,10 +452,6 @@ class _Sink:
 
 
 # --- the whole thing ------------------------------------------------------------------------------
-def _say(msg: str) -> None:
-    tqdm.write(msg, file=sys.stderr)
-
-
 def _no_dancer(path: Path, cutter: Cutter, which: str) -> UserError:
     hint = "try another --cut mode (threshold, chroma, background, segment)"
     if cutter.mode == "threshold":
@@ -485,8 +482,8 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
     fps = min([cfg.fps] + [s.fps for s in sources if s.kind == "video"])
     if fps < cfg.fps - 1e-6:
         slowest = min((s for s in sources if s.kind == "video"), key=lambda s: s.fps)
-        _say(f"note: asked for {cfg.fps:g} fps but {slowest.path.name} gives only {fps:g} fps; "
-             f"sampling at {fps:g} fps")
+        say(f"note: asked for {cfg.fps:g} fps but {slowest.path.name} gives only {fps:g} fps; "
+            f"sampling at {fps:g} fps")
 
     source_info = {"inputs": [s.facts() for s in sources], "fps_requested": cfg.fps, "fit": cfg.fit,
                    "crop": list(cfg.crop) if cfg.crop else None, "track": cfg.track}
@@ -499,7 +496,7 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
             cutter, reason = make_cutter(cfg.cut, samples, polarity=cfg.polarity, limits=cfg.limits)
             if not any(dancer_share(cutter, samples, cfg.limits)):  # fail before the long pass
                 raise _no_dancer(src.path, cutter, f"all {len(samples)} frames sampled across it are")
-            _say(f"{src.path.name}: cut '{cutter.mode}' ({reason})")
+            say(f"{src.path.name}: cut '{cutter.mode}' ({reason})")
             cuts.append({"path": str(src.path), "mode": cutter.mode, "reason": reason, "params": cutter.params})
             sink.start_input(i, geo)
             _cut_input(src, geo, cutter, cfg, fps, sink, progress)
@@ -507,7 +504,7 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
                 raise _no_dancer(src.path, cutter, "every frame is")
             note = src.truncation()
             if note:
-                _say(f"note: {note}")
+                say(f"note: {note}")
                 writer.manifest.source["inputs"][i].update(decoded_frames=src.decoded, truncated=True)
                 writer.manifest.extra.setdefault("notes", []).append(note)
 
@@ -527,7 +524,7 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
             video.extract_audio(sources[0].path, writer.file("music.wav"))
             writer.manifest.audio = "music.wav"
         elif len(sources) > 1 and any(s.audio for s in sources):
-            _say("note: several inputs, so no music is kept (one soundtrack cannot follow several clips)")
+            say("note: several inputs, so no music is kept (one soundtrack cannot follow several clips)")
     return FrameStore.open(out)
 
 

@@ -24,6 +24,7 @@ from .files import check_not_overlapping, new_folder, read_json
 from .generate import Dance, GenerateConfig, generate
 from .ingest import IngestConfig, ingest
 from .limits import MAX_FRAMES, at_most, check_fps, check_frames
+from .progress import say
 from .render import render_dance
 from .runfolder import CONFIG, METRICS, link_store, optional_store, relative, run_store, update_config, update_metrics
 from .store import FrameStore
@@ -190,8 +191,10 @@ def verdict_lines(folder: str | os.PathLike) -> list[str]:
 
 # --- the main job ------------------------------------------------------------------------------
 def run(video: list[Path] | None = None, out: Path | None = None, *, cfg: RunConfig, train_cfg: TrainConfig,
-        generate_cfg: GenerateConfig | None = None, store: Path | None = None, force: bool = False) -> Path:
-    """Everything in one run folder. Without a video or store, the built-in dancer is the data."""
+        generate_cfg: GenerateConfig | None = None, store: Path | None = None, force: bool = False,
+        progress: bool = True) -> Path:
+    """Everything in one run folder. Without a video or store, the built-in dancer is the data.
+    One line per stage on stderr; `progress`: progress bars too, else one line per epoch instead."""
     name = (video[0].stem if video else store.name if store else "demo")
     out = Path(out) if out else Path("runs") / name
     check_not_overlapping(out, [store, *(video or [])])
@@ -207,15 +210,19 @@ def run(video: list[Path] | None = None, out: Path | None = None, *, cfg: RunCon
         elif video:
             ingest_cfg = cfg.ingest_config()
             update_config(tmp, ingest=ingest_cfg.to_dict())
-            data = ingest(video, tmp / "store", cfg=ingest_cfg).path
+            say(f"data: cutting the dancer out of {', '.join(v.name for v in video)} at {ingest_cfg.fps:g} fps")
+            data = ingest(video, tmp / "store", cfg=ingest_cfg, progress=progress).path
         else:
             synth_cfg = cfg.synth_config()
             update_config(tmp, synth=synth_cfg.to_dict())
-            data = synthesize(synth_cfg, tmp / "store").path
+            say(f"data: the built-in dancer, {synth_cfg.frames} frames at {synth_cfg.fps:g} fps")
+            data = synthesize(synth_cfg, tmp / "store", progress=progress).path
         timing["data"] = round(time.perf_counter() - started, 2)
-        train_run(data, tmp, cfg=train_cfg)
+        train_run(data, tmp, cfg=train_cfg, progress=progress)
+        say("generate: a new dance, and its video")
         generate_run(tmp, cfg=gen)
         if cfg.evaluate_frames:
+            say(f"evaluate: dances of {cfg.evaluate_frames} steps against the real data")
             started = time.perf_counter()
             evaluate_run(tmp, tmp / "evaluation", cfg=EvaluateConfig(frames=cfg.evaluate_frames, seed=cfg.seed),
                          name=out)

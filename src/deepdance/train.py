@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import time
 import warnings
@@ -38,6 +39,7 @@ from .history import History
 from .models import RECIPE_DEFAULTS, RECIPES, build_autoencoder, build_sequence
 from .models.original import HEIGHT as ORIGINAL_HEIGHT, WIDTH as ORIGINAL_WIDTH
 from .modules import AEModule, SeqModule, seq_batch, silhouette_scores
+from .progress import say
 from .representation import Pixels, to_ink
 from .runfolder import read_latents, read_music, write_latents, write_music
 from .store import FrameStore
@@ -92,6 +94,23 @@ class TrainConfig(Config):
 
 
 # --- one Lightning fit, shared by both stages --------------------------------------------------------
+class _NoTips(logging.Filter):
+    """Lightning's '💡 Tip: ... try installing litlogger / litmodels': advertisements, not news of this run.
+    Its real warnings and infos pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).lstrip().startswith("💡 Tip")
+
+
+_NO_TIPS = _NoTips()
+
+
+def _drop_tips() -> None:
+    """Filter the tips out of the logger Lightning says them through (adding the same filter twice is a no-op)."""
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        logging.getLogger(name).addFilter(_NO_TIPS)
+
+
 def _fit(module: L.LightningModule, data: L.LightningDataModule, run_dir: Path, name: str, cfg: TrainConfig, *,
          epochs: int, precision: str, resume: bool, progress: bool, history: History, has_val: bool) -> None:
     ckpt_dir = run_dir / "checkpoints"
@@ -107,6 +126,7 @@ def _fit(module: L.LightningModule, data: L.LightningDataModule, run_dir: Path, 
         ckpt_path = None
     if hardware.is_rank_zero():
         write_json(ckpt_dir / f"{name}.json", signature)
+    _drop_tips()
     trainer = L.Trainer(
         accelerator=cfg.accelerator, devices=cfg.devices, num_nodes=cfg.num_nodes, strategy=hardware.strategy(cfg.accelerator, cfg.devices, cfg.num_nodes),
         precision=precision, max_epochs=epochs, logger=False, enable_progress_bar=progress,
@@ -127,8 +147,6 @@ def _quiet(progress: bool):
     """Lightning's start-up chatter (GPU available, TPU...) only when a progress bar is shown too."""
     if progress:
         return contextlib.nullcontext()
-    import logging
-
     logger = logging.getLogger("lightning.pytorch")
 
     @contextlib.contextmanager
@@ -182,7 +200,7 @@ def train_autoencoder(store: FrameStore, run_dir: str | os.PathLike, cfg: TrainC
         pick = data.train_idx[np.linspace(0, len(data.train_idx) - 1, min(1000, len(data.train_idx))).astype(int)]
         model.init_output_bias(float(store.ink(pick).mean()))
     recon_idx = data.val_idx[np.linspace(0, len(data.val_idx) - 1, min(8, len(data.val_idx))).astype(int)]
-    history = History(run_dir, "ae", recon=store.take(recon_idx) if len(recon_idx) else None)
+    history = History(run_dir, "ae", recon=store.take(recon_idx) if len(recon_idx) else None, lines=not progress)
     module = AEModule(model, lr=cfg.get("lr"), onecycle=cfg.get("onecycle"), augment=cfg.get("augment"))
     precision = cfg.precision_for()
     started = time.perf_counter()
@@ -267,7 +285,7 @@ def train_sequence(run_dir: str | os.PathLike, cfg: TrainConfig, *, music: bool 
     started = time.perf_counter()
     with _quiet(progress):
         _fit(module, data, run_dir, "seq", cfg, epochs=cfg.seq_epochs, precision=precision, resume=resume,
-             progress=progress, history=History(run_dir, "seq"), has_val=len(val_starts) > 0)
+             progress=progress, history=History(run_dir, "seq", lines=not progress), has_val=len(val_starts) > 0)
     seconds = time.perf_counter() - started
     model = module.model.cpu().float().eval()
     val = _seq_val_loss(model, data, cfg.seed)
@@ -325,7 +343,9 @@ def train(store: FrameStore, run_dir: str | os.PathLike, cfg: TrainConfig, *, st
         if done is not None and (run_dir / "latents.npy").is_file():
             figures.update(done)
         else:
+            say(f"ae: the autoencoder, {cfg.ae_epochs} epochs on {len(store)} frames")
             figures.update(train_autoencoder(store, run_dir, cfg, resume=resume, progress=progress))
+            say("encode: every frame to its latent")
             started = time.perf_counter()
             encode_store(store, run_dir)
             figures["encode.seconds"] = round(time.perf_counter() - started, 2)
@@ -336,6 +356,7 @@ def train(store: FrameStore, run_dir: str | os.PathLike, cfg: TrainConfig, *, st
         if done is None:
             if music:
                 keep_music(store, run_dir)
+            say(f"seq: the sequence model, {cfg.seq_epochs} epochs" + (" with the music" if music else ""))
             done = train_sequence(run_dir, cfg, music=music, resume=resume, progress=progress)
         figures.update(done)
     return figures

@@ -1,0 +1,32 @@
+"""How a long job talks while it works: progress bars on a terminal; elsewhere (a log file, CI, nohup) no
+bars, one plain line per stage and per epoch, so the log stays small and its last lines are the results.
+
+The CLI decides with `on_terminal()` and passes `progress=` down; the stages say their lines with `say`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from tqdm import tqdm
+
+
+def on_terminal() -> bool:
+    """Do progress bars belong here: is stderr (where bars and notes go) a terminal?"""
+    isatty = getattr(sys.stderr, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def say(message: str) -> None:
+    """One line on stderr, written above a progress bar if one is showing; by the first process only (the
+    others of a multi-device run, started by Lightning with RANK / LOCAL_RANK set, keep quiet)."""
+    if os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")) != "0":
+        return
+    tqdm.write(message, file=sys.stderr)
+    sys.stderr.flush()
+
+
+def figures(values: dict[str, float]) -> str:
+    """{'train_loss': 0.123456, 'val_iou': 0.5} -> 'train_loss 0.1235  val_iou 0.5'"""
+    return "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items())
