@@ -175,6 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_synth_flags(p)
     _add_train_flags(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("app", help="a local web page: train, generate, watch and download dances (offline)")
+    p.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860; 0: any free one)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--runs", type=Path, default=Path("runs"), help="folder of run folders (default runs/)")
+    p.set_defaults(func=cmd_app)
     return parser
 
 
@@ -292,6 +298,16 @@ def cmd_run(args) -> None:
         if (result / name).exists():
             print(f"  {name:<22} {result / name}")
     _say_verdict(result)
+
+
+def cmd_app(args) -> None:
+    try:
+        from .app import serve
+    except ImportError as e:
+        raise UserError(f"the app needs its extra ({e.name} is missing): pip install 'deepdance[app]'") from None
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port must lie between 0 and 65535, not {args.port}")
+    serve(args.runs, host=args.host, port=args.port)
 
 
 def _say_verdict(folder: Path) -> None:
