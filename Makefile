@@ -1,10 +1,10 @@
-# Two entry points: `make demo` (main job on the built-in dancer) and `make test`.
+# Entry points: `make demo` (main job on the built-in dancer), `make app` (the local web page) and `make test`.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 RUN    ?= runs/demo
 
-.PHONY: demo test install install-test bench clean
+.PHONY: demo app test install install-app install-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +19,20 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# The app's extra, and playwright for its browser tests (they drive Debian's chromium: apt-get install chromium).
+$(VENV)/.installed-app: $(VENV)/.installed
+	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e '.[test,app,app-test]'
+	touch $@
+
+install-app: $(VENV)/.installed-app
+
 demo: install
 	$(BIN)/deepdance run --out $(RUN) --force
 
-test: install
+app: install-app
+	$(BIN)/deepdance app $(APP_FLAGS)
+
+test: install-app
 	$(BIN)/python -m pytest -q
 
 bench: install

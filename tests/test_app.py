@@ -6,8 +6,9 @@ The first tests need no browser: the routes over HTTP, what the page is never sh
 
 from __future__ import annotations
 
+import http.client
 import json
-import os
+import shutil
 import re
 import signal
 import socket
@@ -97,6 +98,32 @@ def test_routes_answer_json_and_refuse_what_they_must(server):
     status, said = request(server.url + "api/generate", json.dumps({"run": "../x"}).encode())
     assert status == 400 and "no run called" in said["error"]
     assert leftovers(server.runs) == []
+
+
+def test_one_connection_carries_many_requests(server):
+    # the page's fetches share a kept-alive connection: a body no route needs must not run into the next request
+    host, port = server.url.split("/")[2].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        conn.request("POST", "/api/jobs/nothing/cancel", body=b"{}", headers={"Content-Type": "application/json"})
+        r = conn.getresponse()
+        assert r.status == 400 and "no such job" in json.loads(r.read())["error"]
+        conn.request("GET", "/api/state")
+        r = conn.getresponse()
+        assert r.status == 200 and "runs" in json.loads(r.read())
+    finally:
+        conn.close()
+
+
+def test_an_upload_is_kept_whole_until_its_job(server):
+    song = click_track(100.0, 3.0)
+    path = server.runs.parent / "beat.wav"
+    sf.write(str(path), song, SR)
+    status, said = request(server.url + "api/upload?kind=song&name=my%20beat.wav", path.read_bytes())
+    assert status == 200 and said["name"] == "my-beat.wav"
+    kept = server.runs / ".uploads" / said["upload"]
+    assert kept.read_bytes() == path.read_bytes()
+    shutil.rmtree(kept.parent)
 
 
 def test_a_traceback_is_never_shown():

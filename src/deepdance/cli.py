@@ -302,7 +302,7 @@ def cmd_run(args) -> None:
 
 def cmd_app(args) -> None:
     try:
-        from .app import serve
+        from .app.server import serve
     except ImportError as e:
         raise UserError(f"the app needs its extra ({e.name} is missing): pip install 'deepdance[app]'") from None
     if not 0 <= args.port <= 65535:

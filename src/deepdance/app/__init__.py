@@ -1,5 +1,4 @@
-"""The local web app (`deepdance app`): the top layer beside the CLI, thin over the same commands."""
+"""The local web app (`deepdance app`): the top layer beside the CLI, thin over the same commands.
 
-from .server import make_server, serve
-
-__all__ = ["make_server", "serve"]
+`deepdance.app.server.serve(runs, host=, port=)` serves it; see server.py for the routes.
+"""

@@ -51,11 +51,12 @@ class Job:
     (to move a finished output into place, or to clean up its inputs)."""
 
     def __init__(self, kind: str, argv: list[str], log: Path, *, title: str, result: dict | None = None,
-                 on_end: Callable[["Job"], None] | None = None):
+                 on_end: Callable[["Job"], None] | None = None, names: dict[str, str] | None = None):
         self.id = f"{int(time.time() * 1000):x}"
         self.kind, self.argv, self.log, self.title = kind, argv, log, title
         self.result = dict(result or {})
         self.on_end = on_end
+        self.names = names or {}  # paths the page knows by another name (an upload: the file's own name)
         self.lines: list[str] = []
         self.state = "starting"  # running, done, failed, cancelled
         self.message = ""
@@ -114,6 +115,8 @@ class Job:
             last = clean_lines(self.lines)[-1:] or [f"exit status {code}"]
             self.message = said[-1] if said else \
                 f"deepdance stopped unexpectedly ({last[0]}); the whole log is in {self.log}"
+            for path, name in self.names.items():
+                self.message = self.message.replace(path, name)
         try:
             if self.on_end is not None:
                 self.on_end(self)

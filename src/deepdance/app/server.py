@@ -2,8 +2,8 @@
 
 Why the standard library: the page needs a few JSON routes, uploads and files with byte ranges (so a
 <video> seeks), nothing a framework adds. Measured on the 2-core machine this was built on: Gradio adds
-~340 MB and 50 packages and imports in 8-10 s; FastAPI + uvicorn + python-multipart add ~18 MB and import
-in ~1 s; `http.server` adds nothing and imports in 0.3 s. Every asset is in `static/`: the page works offline.
+~340 MB and 52 packages and imports in 8-10 s; FastAPI + uvicorn + python-multipart add ~18 MB (15 packages)
+and import in ~1 s; `http.server` adds nothing and imports in 0.3 s. Every asset is in `static/`: the page works offline.
 
 Routes (JSON unless said): GET / (the page), GET /api/state (runs, the current job, the choices),
 GET /api/runs/NAME, POST /api/upload?kind=video|song&name=FILE (the raw file as the body),
@@ -119,7 +119,7 @@ class App:
 
         what = ", ".join(v.name for v in videos) if videos else "the built-in dancer"
         job = Job("train", argv, self.logs / f"{name}.log", title=f"training {name} on {what}",
-                  result={"run": name}, on_end=end)
+                  result={"run": name}, on_end=end, names={str(v): v.name for v in videos})
         self._start(job)
         return self.job(job.id)
 
@@ -158,7 +158,8 @@ class App:
                     out.abort()
 
             job = Job("generate", argv, self.logs / f"{name}-{out.path.name}.log",
-                      title=f"a new dance of {name}", result={"run": name, "dance": out.path.name}, on_end=end)
+                      title=f"a new dance of {name}", result={"run": name, "dance": out.path.name}, on_end=end,
+                      names={str(kept): song.name} if song is not None else {})
             self._start(job)
         except BaseException:
             out.abort()
@@ -232,6 +233,7 @@ class Handler(BaseHTTPRequestHandler):
     def _body(self) -> dict:
         length = int(self.headers.get("Content-Length") or 0)
         if length > 1 << 20:
+            self.close_connection = True
             raise UserError("request too large")
         try:
             data = json.loads(self.rfile.read(length) or b"{}")
@@ -276,10 +278,11 @@ class Handler(BaseHTTPRequestHandler):
                 except UserError:
                     self.close_connection = True  # the unread body must not be taken for a request
                     raise
+            body = self._body()  # read whatever the route, so the next request on the connection starts clean
             if path == "/api/train":
-                return self._json(self.app.train(self._body()))
+                return self._json(self.app.train(body))
             if path == "/api/generate":
-                return self._json(self.app.generate(self._body()))
+                return self._json(self.app.generate(body))
             if m := re.fullmatch(r"/api/jobs/(\w+)/cancel", path):
                 return self._json(self.app.cancel(m[1]))
             raise FileNotFoundError(path)
@@ -359,6 +362,9 @@ def serve(runs: Path, host: str = "127.0.0.1", port: int = 7860) -> None:
     shown = f"[{host}]" if ":" in host else host
     print(f"deepdance app: http://{shown}:{server.server_address[1]}/  (runs in {app.runs.resolve()}; "
           f"Ctrl-C stops it)", file=sys.stderr, flush=True)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"deepdance app: note: listening on {host}: anyone who reaches this machine can use the app "
+              f"(it has no login)", file=sys.stderr, flush=True)
     thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     thread.start()
     threading.Thread(target=_warm, name="warm", daemon=True).start()

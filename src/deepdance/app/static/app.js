@@ -159,11 +159,19 @@ async function watch(job) {
   $("job-preview").replaceChildren();
   delete $("job-preview").dataset.shown;
   for (const b of [$("train"), $("generate")]) b.disabled = true;
+  let misses = 0;
   while (polling === job.id) {
     renderJob(job);
     if (!job.running) break;
-    await new Promise((r) => setTimeout(r, 700));
-    try { job = await api(`/api/jobs/${job.id}`); } catch (e) { say(e.message); break; }
+    await new Promise((r) => setTimeout(r, misses ? 2000 : 700));
+    try {
+      job = await api(`/api/jobs/${job.id}`);
+      if (misses) say("");
+      misses = 0;
+    } catch (e) {
+      say(e.message);  // the app may be busy or restarting: keep asking a while before giving up
+      if (++misses >= 15) { polling = null; for (const b of [$("train"), $("generate")]) b.disabled = false; return; }
+    }
   }
   polling = null;
   for (const b of [$("train"), $("generate")]) b.disabled = false;
