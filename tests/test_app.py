@@ -27,6 +27,8 @@ from deepdance.audio import SR, click_track
 from deepdance.cli import main
 from deepdance.video import probe
 
+from conftest import shared_file
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -286,3 +288,23 @@ def test_an_uploaded_song_is_danced_to(server, page, tmp_path):
     assert json.loads((dance / "config.json").read_text())["generate"]["seed"] == 3
     assert "Traceback" not in visible_text(page)
     assert leftovers(server.runs) == [] and not list((server.runs / "dancer-tiny" / "dances").glob(".*"))
+
+
+@pytest.mark.slow
+def test_an_uploaded_video_is_cut_previewed_and_learnt(server, page):
+    clip = shared_file("videos", "greenscreen_solo_11s_640x360.mp4")
+    page.goto(server.url)
+    page.wait_for_selector("body[data-ready='1']")
+    page.set_input_files("#videos", str(clip))
+    page.select_option("#preset", "tiny")
+    page.click("#train")
+    page.wait_for_selector("#run:not([hidden])", timeout=TRAIN_TIMEOUT)
+    # the store's cut preview (source frames beside their silhouettes), shown open for a real video
+    page.wait_for_function("(() => { const i = document.querySelector('#run-preview img');"
+                           " return i && i.complete && i.naturalWidth > 0; })()")
+    assert page.evaluate("document.getElementById('preview-box').open")
+    page.wait_for_function("document.getElementById('dance').duration > 0")
+    assert "greenscreen_solo_11s_640x360.mp4" in page.inner_text("#run-source")
+    assert page.is_visible("#no-music")  # the clip has no sound: no song to choose
+    assert (server.runs / "greenscreen_solo_11s_640x360" / "store" / "preview.png").is_file()
+    assert leftovers(server.runs) == []

@@ -94,6 +94,8 @@ async function openRun(name, dance = null) {
   $("run-preview").replaceChildren(previewOf(run.preview));
   table($("run-figures"), run.figures);
   $("music-choice").hidden = !run.music;
+  $("no-music").hidden = run.music;
+  $("preview-box").open = !!(run.preview && run.preview.image);  // a real video's cut: worth a look first
   const tabs = $("dance-tabs");
   tabs.replaceChildren();
   const pick = run.dances.find((d) => d.id === dance) || run.dances[run.dances.length - 1];
