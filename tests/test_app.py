@@ -134,14 +134,16 @@ def test_a_traceback_is_never_shown():
     assert clean_lines(lines) == ["data: the built-in dancer", "RuntimeError: boom", "after"]
 
 
-def test_cli_app_flags(capsys):
+def test_cli_app_flags(capsys, tmp_path):
     assert main(["app", "--port", "70000"]) == 2
     assert "--port must lie between 0 and 65535" in capsys.readouterr().err
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        assert main(["app", "--port", str(taken.getsockname()[1])]) == 2
+        assert main(["app", "--port", str(taken.getsockname()[1]), "--runs", str(tmp_path / "runs")]) == 2
         assert "cannot listen on 127.0.0.1" in capsys.readouterr().err
+    assert main(["app", "--runs", __file__]) == 2
+    assert "is a file, not a folder of runs" in capsys.readouterr().err
 
 
 # --- in a real browser ------------------------------------------------------------------------------------

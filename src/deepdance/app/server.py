@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..errors import UserError
-from ..files import FolderOutput
+from ..files import FolderOutput, disk_error
 from ..limits import MAX_BPM, MAX_SECONDS, MIN_BPM
 from . import library as L
 from .jobs import Busy, Job, Jobs
@@ -67,7 +67,12 @@ class App:
 
     def __init__(self, runs: Path):
         self.runs = Path(runs)
-        self.runs.mkdir(parents=True, exist_ok=True)
+        if self.runs.exists() and not self.runs.is_dir():
+            raise UserError(f"--runs {self.runs} is a file, not a folder of runs")
+        try:
+            self.runs.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise disk_error(e, self.runs) or UserError(f"cannot make --runs {self.runs}: {e.strerror or e}") from None
         self.jobs = Jobs()
         self.logs = self.runs / APP_DIR / "logs"
 
