@@ -289,7 +289,26 @@ def test_an_uploaded_song_is_danced_to(server, page, tmp_path):
     assert (dance / "song.wav").is_file()  # the dance folder keeps its song
     assert json.loads((dance / "config.json").read_text())["generate"]["seed"] == 3
     assert "Traceback" not in visible_text(page)
+    # or a drum beat at a tempo, for as long as asked
+    page.check("input[name=music][value=bpm]")
+    page.fill("#gen-bpm", "128")
+    page.fill("#gen-seconds", "4")
+    page.click("#generate")
+    page.wait_for_function("document.getElementById('dance').dataset.dance === '002'", timeout=TRAIN_TIMEOUT)
+    page.wait_for_function("Math.abs(document.getElementById('dance').duration - 4) < 0.5")
+    assert json.loads((dance.parent / "002" / "config.json").read_text())["generate"]["bpm"] == 128
+    assert page.locator("#dance-tabs button").count() == 3  # the first dance, 001 and 002
     assert leftovers(server.runs) == [] and not list((server.runs / "dancer-tiny" / "dances").glob(".*"))
+    # a second app on the same folder lists the same runs: the run folders are the database
+    again = Server(server.runs)
+    try:
+        status, state = again.get("/api/state")
+        assert "dancer-tiny" in [r["name"] for r in state["runs"]]
+        status, run = again.get("/api/runs/dancer-tiny")
+        assert [d["id"] for d in run["dances"]] == ["", "001", "002"]
+        assert run["dances"][1]["verdict"]
+    finally:
+        again.stop()
 
 
 @pytest.mark.slow
