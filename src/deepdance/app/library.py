@@ -163,8 +163,8 @@ def url(runs: Path, path: Path) -> str:
     return "/files/" + path.resolve().relative_to(runs.resolve()).as_posix()
 
 
-def describe_dance(runs: Path, folder: Path, verdict: list[str]) -> dict[str, Any]:
-    run = folder if (folder / "store.json").is_file() or folder.parent.name != DANCES else folder.parent.parent
+def describe_dance(runs: Path, run: Path, folder: Path, verdict: list[str]) -> dict[str, Any]:
+    """One dance of `run` (the run folder itself for its first dance) for the page."""
     metrics = _json(folder / "metrics.json")
     settings = _json(folder / "config.json").get("generate", {})
     files = [folder / n for n in DANCE_FILES if (folder / n).is_file()]
@@ -201,7 +201,7 @@ def describe_run(runs: Path, name: str, verdict_of) -> dict[str, Any]:
             "preview": preview(runs, run / "store"),
             "figures": figures(metrics, ("data", "ae", "seq")),
             "timing": metrics.get("timing", {}),
-            "dances": [describe_dance(runs, d, verdict_of(d)) for d in dances(run)]}
+            "dances": [describe_dance(runs, run, d, verdict_of(d)) for d in dances(run)]}
 
 
 def next_dance(run: Path) -> Path:
