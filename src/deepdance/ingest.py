@@ -32,10 +32,10 @@ from tqdm import tqdm
 
 from . import video
 from .config import Config
-from .cut import (MODES, POLARITIES, SEGMENT_HINT, Cutter, Limits, clean, dancer_share, make_cutter,
-                  segment_available)
+from .cut import MODES, POLARITIES, Cutter, Limits, clean, dancer_share, make_cutter
 from .errors import UserError
 from .files import check_writable_dir
+from .pose.estimator import mediapipe_solutions
 from .store import FrameStore, StoreWriter
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -447,8 +447,8 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
     if out.exists() and not force:
         raise UserError(f"{out} already exists (use --force to replace it)")
     check_writable_dir(out.parent)
-    if cfg.cut == "segment" and not segment_available():
-        raise UserError(SEGMENT_HINT)
+    if cfg.cut == "segment":
+        mediapipe_solutions()   # a broken install fails here, not after decoding
     for p in paths:
         if not p.exists():
             raise UserError(f"no such file or folder: {p}")
