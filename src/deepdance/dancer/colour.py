@@ -32,6 +32,18 @@ _B = np.array([_NAMES.index(b) for _, b, _ in _PARTS])
 _KINDS = ("skin", "shirt", "trousers", "shoes", "hair")
 _KIND = np.array([_KINDS.index(k) for _, _, k in _PARTS])
 _HEAD = 0   # the neck -> head capsule: its far end is the head, where hair and face go
+# each capsule's radius (body units), as thick as the figure is drawn there
+_RADIUS = {("neck", "head"): lambda b: max(b.head_size[:2]), ("chest", "neck"): lambda b: b.torso[3][0] / 2,
+           ("pelvis", "chest"): lambda b: b.torso[1][0] / 2, ("l_shoulder", "r_shoulder"): lambda b: b.arm_r[0],
+           ("l_hip", "r_hip"): lambda b: b.leg_r[0]}
+for _s in "lr":
+    _RADIUS.update({(f"{_s}_shoulder", f"{_s}_hip"): lambda b: b.arm_r[0],
+                    (f"{_s}_shoulder", f"{_s}_elbow"): lambda b: b.arm_r[0],
+                    (f"{_s}_elbow", f"{_s}_wrist"): lambda b: b.arm_r[1],
+                    (f"{_s}_wrist", f"{_s}_hand"): lambda b: b.hand_r,
+                    (f"{_s}_hip", f"{_s}_knee"): lambda b: b.leg_r[0],
+                    (f"{_s}_knee", f"{_s}_ankle"): lambda b: b.leg_r[1],
+                    (f"{_s}_ankle", f"{_s}_toe"): lambda b: b.leg_r[2]})
 
 
 def backdrop(kind: str, width: int, height: int, seed: int = 0) -> np.ndarray:
@@ -54,11 +66,15 @@ def backdrop(kind: str, width: int, height: int, seed: int = 0) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def _dist_to_segments(px: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Distances (P, S) from points (P, 2) to segments a -> b (S, 2)."""
-    d = b - a
-    t = np.clip(((px[:, None] - a) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-9), 0, 1)
-    return np.linalg.norm(px[:, None] - (a + t[..., None] * d), axis=-1)
+def _nearest_part(px: np.ndarray, a: np.ndarray, b: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """The part (index into a, b) each point (P, 2) shows: of the capsules a -> b (S, 3: x, y pixels, depth
+    toward the camera) that hold it, the nearest the camera, else the capsule whose surface is nearest."""
+    d = b[:, :2] - a[:, :2]
+    t = np.clip(((px[:, None] - a[:, :2]) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-9), 0, 1)
+    gap = np.linalg.norm(px[:, None] - (a[:, :2] + t[..., None] * d), axis=-1) - radius
+    depth = a[:, 2] + t * (b[:, 2] - a[:, 2])
+    inside = gap <= 0
+    return np.where(inside.any(1), np.argmax(np.where(inside, depth, -np.inf), 1), np.argmin(gap, 1))
 
 
 def colour_frames(poses3d: np.ndarray, body: Body, camera: Camera, background: np.ndarray, *,
@@ -81,12 +97,10 @@ def colour_frames(poses3d: np.ndarray, body: Body, camera: Camera, background: n
     s = camera.scale
     ox, oy = camera.origin
     to_px = np.float32([s, -s])
-    pts = pts3[..., :2] * to_px + [ox, oy]
+    pts = np.concatenate([pts3[..., :2] * to_px + [ox, oy], pts3[..., 2:] * s], -1)   # x, y pixels, depth
     face2 = face[..., :2] * to_px + [ox, oy]
     hw, hh, hd = body.head_size
-    limb_r = np.full(len(_PARTS), body.arm_r[1] * s)   # only used to rank nearby parts fairly
-    limb_r[[i for i, (_, _, k) in enumerate(_PARTS) if k == "trousers"]] = body.leg_r[1] * s
-    limb_r[_HEAD] = max(hw, hh) * s
+    limb_r = np.array([_RADIUS[(a, b)](body) for a, b, _ in _PARTS]) * s
     out = np.empty(masks.shape + (3,), np.uint8)
     bg = background.astype(np.float32)
     for i in range(n):
@@ -95,22 +109,28 @@ def colour_frames(poses3d: np.ndarray, body: Body, camera: Camera, background: n
         img = bg.copy()
         if len(xs):
             pix = np.stack([xs, ys], -1).astype(np.float32)
-            d = _dist_to_segments(pix, pts[i, _A], pts[i, _B]) - limb_r
-            seg = np.argmin(d, 1)
+            seg = _nearest_part(pix, pts[i, _A], pts[i, _B], limb_r)
             kind = _KIND[seg]
             # hair: the top and back of the head, or all of it seen from behind
-            head = pts[i, J["head"]]
-            up2 = head - pts[i, J["neck"]]
+            head, neck = pts[i, J["head"], :2], pts[i, J["neck"], :2]
+            up2 = head - neck
             up2 = up2 / max(float(np.linalg.norm(up2)), 1e-6)
             rel = pix - head
             facing = face[i, 0, 2] - p[i, J["head"], 2]  # > 0: the nose is nearer the camera than the head
-            is_head = (seg == _HEAD) & (np.linalg.norm(pix - pts[i, J["neck"]], axis=-1) > 0.5 * hh * s
+            is_head = (seg == _HEAD) & (np.linalg.norm(pix - neck, axis=-1) > 0.5 * hh * s
                                      ) & ((rel @ up2) > -0.6 * hh * s)
             hair = is_head & (((rel @ up2) > 0.35 * hh * s) | (np.linalg.norm(rel, axis=-1) > 1.02 * hw * s)
                               | (facing < 0.2 * hd))
             kind = np.where(hair, _KINDS.index("hair"), kind)
             figure = np.zeros_like(img)
             figure[ys, xs] = colours[kind]
+            # a thin dark line where one part meets another: a sleeve in front of the shirt stays an arm
+            label = np.full(alpha.shape, -1, np.int32)
+            label[ys, xs] = np.where(hair, len(_PARTS), seg)
+            edge = np.zeros(alpha.shape, bool)
+            edge[:, 1:] |= (label[:, 1:] != label[:, :-1]) & (label[:, :-1] >= 0)
+            edge[1:] |= (label[1:] != label[:-1]) & (label[:-1] >= 0)
+            figure[edge & (label >= 0)] *= 0.55
             if facing > 0.2 * hd:
                 _face(figure, face2[i], up2, hw * s, hh * s, pal)
             # darker toward the outline: round limbs instead of flat paper cut-outs
