@@ -27,14 +27,19 @@ import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..dancer.body import Body, Camera, J as DJ, face_points, rotate_y
-from ..dancer.motion import COCO17, Motion
 from ..errors import UserError
 from ..files import atomic_path
 
+if TYPE_CHECKING:   # only named in a signature; the BVH reader (scipy) stays out of `deepdance pose`'s start-up
+    from ..dancer.motion import Motion
+
+COCO17 = ("nose", "l_eye", "r_eye", "l_ear", "r_ear", "l_shoulder", "r_shoulder", "l_elbow", "r_elbow",
+          "l_wrist", "r_wrist", "l_hip", "r_hip", "l_knee", "r_knee", "l_ankle", "r_ankle")
 JOINTS = COCO17 + ("l_hand", "r_hand", "l_toe", "r_toe")
 INDEX = {name: i for i, name in enumerate(JOINTS)}
 COCO17_INDEX = tuple(range(17))   # JOINTS index of each COCO-17 keypoint, in COCO order
