@@ -18,7 +18,7 @@ PALETTE = {"skin": (224, 172, 140), "shirt": (196, 44, 52), "trousers": (38, 52,
            "shoes": (28, 28, 30), "hair": (62, 40, 26), "eye": (25, 20, 20), "mouth": (150, 62, 60)}
 BACKDROPS = ("room", "gradient")
 
-# (from, to, part, radius as a fraction of the body's limb radius table below); "hand" points are added
+# (from, to, part) capsules that paint the figure; the "hand" points (the drawn hand's end) are added to the joints
 _PARTS = [("neck", "head", "skin"), ("chest", "neck", "shirt"), ("pelvis", "chest", "shirt"),
           ("l_shoulder", "r_shoulder", "shirt"), ("l_shoulder", "l_hip", "shirt"),
           ("r_shoulder", "r_hip", "shirt"), ("l_hip", "r_hip", "trousers")]
