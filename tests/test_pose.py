@@ -10,7 +10,7 @@ from deepdance.cli import main
 from deepdance.dancer.body import Body, Camera, J
 from deepdance.dancer.choreo import rest_pose
 from deepdance.dancer.colour import BACKDROPS, backdrop, colour_dance
-from deepdance.dancer.motion import COCO17, load_motion
+from deepdance.dancer.motion import load_motion
 from deepdance.errors import UserError
 from deepdance.pose import (COCO17_INDEX, DANCER_HEIGHT_M, JOINTS, BlazePose, PoseTrack, from_blazepose,
                             from_coco17, from_dancer, from_motion, pck, preview_path, track_video)
@@ -22,7 +22,10 @@ from test_motion import _bvh, _dance
 
 # --- the joint set and its converters: known answers ------------------------------------------------------
 def test_the_joint_set_starts_with_coco17():
-    assert JOINTS[:17] == COCO17 and COCO17_INDEX == tuple(range(17))
+    # COCO's keypoint order, as AIST++ documents it (../shared/data/SOURCES.md)
+    coco = ("nose", "l_eye", "r_eye", "l_ear", "r_ear", "l_shoulder", "r_shoulder", "l_elbow", "r_elbow",
+            "l_wrist", "r_wrist", "l_hip", "r_hip", "l_knee", "r_knee", "l_ankle", "r_ankle")
+    assert JOINTS[:17] == coco and COCO17_INDEX == tuple(range(17))
     assert JOINTS[17:] == ("l_hand", "r_hand", "l_toe", "r_toe")
 
 

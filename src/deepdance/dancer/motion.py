@@ -24,7 +24,6 @@ import numpy as np
 from scipy.ndimage import percentile_filter, uniform_filter1d
 
 from ..errors import UserError
-from ..pose.skeleton import COCO17   # the one skeleton format owns the COCO-17 names
 from .body import JOINTS, Body, Camera, J, draw_poses, rotate_y
 from .choreo import rest_pose
 
@@ -497,6 +496,8 @@ def _stage(poses: np.ndarray, *, turn: float, window: int | None) -> np.ndarray:
 
 
 # --- COCO-17 keypoints -----------------------------------------------------------------------------------
+COCO17 = ("nose", "l_eye", "r_eye", "l_ear", "r_ear", "l_shoulder", "r_shoulder", "l_elbow", "r_elbow",
+          "l_wrist", "r_wrist", "l_hip", "r_hip", "l_knee", "r_knee", "l_ankle", "r_ankle")
 _C = {n: i for i, n in enumerate(COCO17)}
 _LIMBS = COCO17[5:]
 

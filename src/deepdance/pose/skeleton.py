@@ -38,6 +38,7 @@ from ..files import atomic_path
 if TYPE_CHECKING:   # only named in a signature; the BVH reader (scipy) stays out of `deepdance pose`'s start-up
     from ..dancer.motion import Motion
 
+# COCO's keypoint order (AIST++ uses it); dancer/motion.py reads keypoint files in the same order
 COCO17 = ("nose", "l_eye", "r_eye", "l_ear", "r_ear", "l_shoulder", "r_shoulder", "l_elbow", "r_elbow",
           "l_wrist", "r_wrist", "l_hip", "r_hip", "l_knee", "r_knee", "l_ankle", "r_ankle")
 JOINTS = COCO17 + ("l_hand", "r_hand", "l_toe", "r_toe")
