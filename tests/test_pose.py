@@ -8,7 +8,7 @@ import pytest
 from deepdance import video
 from deepdance.cli import main
 from deepdance.dancer.body import Body, Camera, J
-from deepdance.dancer.choreo import rest_pose
+from deepdance.dancer.kinematics import rest_pose
 from deepdance.dancer.colour import BACKDROPS, backdrop, colour_dance
 from deepdance.dancer.motion import load_motion
 from deepdance.errors import UserError

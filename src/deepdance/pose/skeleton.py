@@ -191,6 +191,16 @@ def from_dancer(poses3d: np.ndarray, body: Body, camera: Camera, fps: float, *, 
                      source or {"kind": "builtin-dancer"})
 
 
+def carried(source: dict) -> tuple[str, ...]:
+    """The joints a motion file's poses really carry (`Motion.source`): BVH has no face and no knuckles, and
+    toes only where it names them; COCO-17 keypoints have the face and limbs, not hands or toes (the built-in
+    figure fills those in to draw them, they are not seen)."""
+    mapping = source.get("joints", {})
+    if source.get("kind") == "bvh":
+        return tuple(n for n in _LIMBS if not (n.endswith("_toe") and "extrapolated" in str(mapping.get(n, ""))))
+    return tuple(n for n in _LIMBS if not n.endswith("_toe"))
+
+
 def from_motion(motion, camera: Camera) -> PoseTrack:
     """A BVH `dancer.motion.Motion` (from `load_motion`) seen by `camera`: the joints the file has, nothing more.
 
@@ -198,9 +208,7 @@ def from_motion(motion, camera: Camera) -> PoseTrack:
     """
     if motion.source.get("kind") != "bvh":
         raise ValueError("from_motion takes BVH motion; read keypoint files with from_coco17")
-    mapping = motion.source.get("joints", {})
-    known = tuple(n for n in _LIMBS if not (n.endswith("_toe") and "extrapolated" in str(mapping.get(n, ""))))
-    return from_dancer(motion.poses, Body(), camera, motion.fps, known=known,
+    return from_dancer(motion.poses, Body(), camera, motion.fps, known=carried(motion.source),
                        source={k: motion.source[k] for k in ("kind", "file", "view") if k in motion.source})
 
 
