@@ -1,23 +1,10 @@
 """Bad input on the command line: one clear line on stderr, exit code 2, no traceback, nothing lost."""
 
-import subprocess
-import sys
-
 import pytest
 
 from deepdance.cli import build_parser, main
 
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "deepdance", *args], capture_output=True, text=True, timeout=300)
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, needle: str) -> None:
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    assert needle in lines[0], lines[0]
+from conftest import assert_one_line_error, run_cli
 
 
 @pytest.mark.parametrize("args, needle", [

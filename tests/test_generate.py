@@ -5,14 +5,15 @@ from deepdance.errors import UserError
 from deepdance.generate import GenerateConfig, generate, interpolate
 from deepdance.train import TrainConfig, train
 
-from test_train import TINY, make_store
+from conftest import TINY, make_store
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("gen")
     store = make_store(tmp / "store")
-    train(store, tmp / "run", TrainConfig(**TINY), progress=False)
+    train(store, tmp / "run", TrainConfig(**{**TINY, "ae_epochs": 2, "seq_epochs": 2, "batch_size": 16}),
+          progress=False)
     return tmp / "run"
 
 

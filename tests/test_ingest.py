@@ -15,21 +15,11 @@ from deepdance.ingest import IngestConfig, ingest, parse_crop
 from deepdance.store import FrameStore
 from deepdance.video import write_video
 
-from conftest import shared_file
-from test_cut import bw_clip, dancer_clip, figure_mask, iou, room_clip, screen_clip
+from conftest import bw_clip, dancer_clip, figure_mask, iou, output_masks, room_clip, screen_clip, shared_file
 
 
 def run(inputs, out, **cfg):
     return ingest(inputs if isinstance(inputs, list) else [inputs], out, cfg=IngestConfig(**cfg), progress=False)
-
-
-def output_masks(masks: np.ndarray, size=(200, 120)) -> np.ndarray:
-    """The true masks framed as `fit="crop"` frames the stage: the centre at the output's aspect, resized."""
-    _, h, w = masks.shape
-    cw, ch = (w, round(w * size[1] / size[0])) if w * size[1] <= h * size[0] else (round(h * size[0] / size[1]), h)
-    x, y = (w - cw) // 2, (h - ch) // 2
-    return np.stack([cv2.resize(m[y:y + ch, x:x + cw].astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.5
-                     for m in masks])
 
 
 def mean_iou(store: FrameStore, masks: np.ndarray) -> float:

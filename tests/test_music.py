@@ -15,9 +15,7 @@ from deepdance.synth import SynthConfig, synthesize
 from deepdance.train import TrainConfig
 from deepdance.video import probe, read_audio, read_frames
 
-TINY = dict(latent=8, window=3, predict=3, ae_epochs=1, seq_epochs=1, batch_size=32, precision="32-true",
-            accelerator="cpu", val_fraction=0.2)
-
+from conftest import TINY, song
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
@@ -28,11 +26,6 @@ def runs(tmp_path_factory):
     train_run(store.path, tmp / "music", cfg=TrainConfig(**TINY), progress=False)
     train_run(store.path, tmp / "silent", cfg=TrainConfig(**TINY, music_input="off"), progress=False)
     return tmp
-
-
-def song(path, seconds, bpm=110.0):
-    sf.write(str(path), click_track(bpm, seconds), SR)
-    return path
 
 
 def test_the_sequence_model_hears_music_only_when_trained_with_it(runs):

@@ -13,8 +13,9 @@ from deepdance.synth import SynthConfig, synthesize
 from deepdance.train import TrainConfig
 from deepdance.video import probe, read_frames
 
-TINY = TrainConfig(latent=8, window=3, predict=3, ae_epochs=1, seq_epochs=1, batch_size=32, precision="32-true",
-                   accelerator="cpu", val_fraction=0.2)
+from conftest import TINY
+
+TINY = TrainConfig(**TINY)
 
 
 def test_run_end_to_end(tmp_path):

@@ -6,24 +6,14 @@ import torch
 
 from deepdance import train as T
 from deepdance.errors import UserError
-from deepdance.store import FrameStore, StoreWriter
 from deepdance import hardware
 from deepdance.checkpoint import load_model
 from deepdance.datasets import split_clips, window_starts
 from deepdance.train import TrainConfig, encode_store, train
 
-from conftest import blob_frames
+from conftest import TINY, make_store
 
-TINY = dict(latent=8, window=3, predict=3, ae_epochs=2, seq_epochs=2, batch_size=16, precision="32-true",
-            accelerator="cpu", val_fraction=0.2)
-
-
-def make_store(path, *, clips=(40, 40), w=80, h=48):
-    with StoreWriter(path, width=w, height=h, fps=12) as sw:
-        for k, n in enumerate(clips):
-            sw.append(blob_frames(n, h=h, w=w, seed=k))
-            sw.end_clip()
-    return FrameStore.open(path)
+TINY = {**TINY, "ae_epochs": 2, "seq_epochs": 2, "batch_size": 16}  # two epochs: something to resume
 
 
 @pytest.fixture
