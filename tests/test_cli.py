@@ -39,6 +39,7 @@ def test_bpm_is_one_tempo_or_a_list(command):
     assert (args.bpm, args.tempos) == (None, (90.0, 105.0, 120.0, 135.0))
 
 
+@pytest.mark.slow
 def test_unwritable_output_folder(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("I am a file, not a folder")
@@ -46,6 +47,7 @@ def test_unwritable_output_folder(tmp_path):
     assert blocker.read_text() == "I am a file, not a folder"
 
 
+@pytest.mark.slow
 def test_existing_output_is_kept_without_force(tmp_path):
     out = tmp_path / "store"
     out.mkdir()

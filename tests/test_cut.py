@@ -58,6 +58,7 @@ def test_chroma_refuses_a_picture_without_a_screen():
         make_cutter("chroma", list(frames))
 
 
+@pytest.mark.slow
 def test_background_with_drift_and_shadow():
     frames, masks, shadows = room_clip()
     cutter, reason = make_cutter("auto", list(frames[::2]))
@@ -72,6 +73,7 @@ def test_background_with_drift_and_shadow():
         assert in_shadow.sum() > 500 and (cutter.score(f) >= 128)[in_shadow].mean() < 0.02
 
 
+@pytest.mark.slow
 def test_background_where_the_dancer_dwells():
     # the built-in dancer barely travels in 10 s: where she stands her clothes are the steadiest colour,
     # yet the background is learnt there (no ghost of her when she steps aside, no hole in her)

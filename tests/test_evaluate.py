@@ -134,6 +134,7 @@ def test_bad_runs_are_user_errors(tmp_path):
         E.EvaluateConfig(seeds=0)
 
 
+@pytest.mark.slow
 def test_evaluate_a_trained_run_end_to_end(tmp_path):
     from deepdance.pipeline import train_run
     from deepdance.train import TrainConfig

@@ -28,16 +28,25 @@ def mean_iou(store: FrameStore, masks: np.ndarray) -> float:
     return float(np.mean([iou(a, b) for a, b in zip(got, masks)]))
 
 
+class _Clips(dict):
+    """The drawn clips, each written as a real mp4 (H.264, 12 fps) the first time a test asks for it."""
+    makers = {"green": screen_clip, "bw": bw_clip, "room": room_clip, "dancer": dancer_clip}
+
+    def __init__(self, folder):
+        super().__init__()
+        self.folder = folder
+
+    def __missing__(self, name: str):
+        frames, masks, *_ = self.makers[name]()
+        write_video(self.folder / f"{name}.mp4", frames, fps=12)
+        self[name] = (self.folder / f"{name}.mp4", output_masks(masks))
+        return self[name]
+
+
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
-    """The drawn clips written once as real mp4s (H.264, 12 fps)."""
-    d = tmp_path_factory.mktemp("clips")
-    out = {}
-    drawn = {"green": screen_clip(), "bw": bw_clip(), "room": room_clip(), "dancer": dancer_clip()}
-    for name, (frames, masks, *_) in drawn.items():
-        write_video(d / f"{name}.mp4", frames, fps=12)
-        out[name] = (d / f"{name}.mp4", output_masks(masks))
-    return out
+    """name -> (mp4 path, true masks as the store frames them), made on first use."""
+    return _Clips(tmp_path_factory.mktemp("clips"))
 
 
 # --- the cut modes end to end ---------------------------------------------------------------------
@@ -64,7 +73,7 @@ def test_white_on_black_becomes_black_on_white(clips, tmp_path):
     assert mean_iou(store, masks) > 0.9
 
 
-@pytest.mark.parametrize("clip", ["room", "dancer"])
+@pytest.mark.parametrize("clip", ["room", pytest.param("dancer", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("mode", ["background", "auto"])
 def test_background_mode_iou(clips, tmp_path, mode, clip):
     # the dancer is the built-in one, who barely travels in a short clip: issue 4's bar
@@ -74,6 +83,7 @@ def test_background_mode_iou(clips, tmp_path, mode, clip):
     assert mean_iou(store, masks) >= 0.85
 
 
+@pytest.mark.slow
 def test_background_mode_on_a_wide_source(tmp_path):
     # 640x360, the usual web size (framed to 5:3, cut at 1.5x the output), and a short clip in which she
     # hardly moves: her torso once became background (IoU 0.11) and her legs passed for the dim floor
@@ -155,6 +165,7 @@ def test_absent_dancer_is_a_gap_not_blank_frames(tmp_path):
     assert (store.frames() < 128).mean((1, 2)).min() > 0.01  # no blank frame stored
 
 
+@pytest.mark.slow
 def test_track_keeps_the_dancer_centred(clips, tmp_path):
     path, _ = clips["room"]
     fixed = run(path, tmp_path / "fixed", fps=12)

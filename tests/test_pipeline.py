@@ -18,6 +18,7 @@ from conftest import TINY
 TINY = TrainConfig(**TINY)
 
 
+@pytest.mark.slow
 def test_run_end_to_end(tmp_path):
     out = tmp_path / "run"
     cfg = RunConfig(seconds=20, fps=12, width=80, height=48, frames=40, evaluate_frames=24)
@@ -63,6 +64,7 @@ def test_generate_on_untrained_run_is_a_clear_error(tmp_path, capsys):
     assert main(["generate", str(tmp_path / "missing")]) == 2
 
 
+@pytest.mark.slow
 def test_train_refuses_to_clobber_and_checks_inputs(tmp_path, capsys):
     assert main(["train", str(tmp_path / "nostore"), "--run", str(tmp_path / "r")]) == 2
     assert "no frame store" in capsys.readouterr().err

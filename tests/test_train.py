@@ -42,6 +42,7 @@ def test_config_checks():
     assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
 
 
+@pytest.mark.slow
 def test_train_all_writes_models_that_reload_identically(store, tmp_path, monkeypatch):
     saved = {}
     real_save = T.save_model
@@ -72,6 +73,7 @@ def test_train_all_writes_models_that_reload_identically(store, tmp_path, monkey
     assert len(rows) == 1 + TINY["ae_epochs"] and "val_iou" in rows[0]
 
 
+@pytest.mark.slow
 def test_resume_continues_an_interrupted_run(store, tmp_path, monkeypatch):
     run = tmp_path / "run"
     cfg = TrainConfig(**{**TINY, "ae_epochs": 3})
@@ -110,6 +112,7 @@ def test_resume_continues_an_interrupted_run(store, tmp_path, monkeypatch):
         train(store, run, cfg.replace(latent=4), stage="ae", resume=True, progress=False)
 
 
+@pytest.mark.slow
 def test_checkpoint_config_mismatch_is_a_user_error(store, tmp_path):
     run = tmp_path / "run"
     train(store, run, TrainConfig(**{**TINY, "ae_epochs": 1}), stage="ae", progress=False)
@@ -133,6 +136,7 @@ def test_checkpoint_config_mismatch_is_a_user_error(store, tmp_path):
         load_model(run, "seq")
 
 
+@pytest.mark.slow
 def test_store_size_must_match_the_autoencoder(store, tmp_path):
     run = tmp_path / "run"
     train(store, run, TrainConfig(**{**TINY, "ae_epochs": 1}), stage="ae", progress=False)
@@ -141,6 +145,7 @@ def test_store_size_must_match_the_autoencoder(store, tmp_path):
         encode_store(other, run)
 
 
+@pytest.mark.slow
 def test_original_recipe_trains_one_step(tmp_path):
     store = make_store(tmp_path / "big", clips=(16,), w=200, h=120)
     cfg = TrainConfig(recipe="original", window=3, ae_epochs=1, seq_epochs=1, batch_size=16,
@@ -156,6 +161,7 @@ def test_original_recipe_needs_200x120(store, tmp_path):
         train(store, tmp_path / "run", TrainConfig(**{**TINY, "recipe": "original"}), progress=False)
 
 
+@pytest.mark.slow
 def test_too_short_clips_for_the_window(tmp_path):
     store = make_store(tmp_path / "s", clips=(6, 6))
     with pytest.raises(UserError, match="too few frames"):
@@ -168,6 +174,7 @@ def test_auto_precision_is_a_lightning_precision():
     assert TrainConfig(precision="32-true").precision_for() == "32-true"
 
 
+@pytest.mark.slow
 def test_ddp_two_cpu_processes(store, tmp_path):
     run = tmp_path / "run"
     cfg = TrainConfig(**{**TINY, "ae_epochs": 1, "devices": 2})
