@@ -1,5 +1,7 @@
 """Bad input on the command line: one clear line on stderr, exit code 2, no traceback, nothing lost."""
 
+from pathlib import Path
+
 import pytest
 
 from deepdance.cli import build_parser, main
@@ -54,3 +56,104 @@ def test_existing_output_is_kept_without_force(tmp_path):
     (out / "precious.txt").write_text("keep me")
     assert_one_line_error(run_cli("synth", "--out", str(out), "--seconds", "1"), "--force")
     assert (out / "precious.txt").read_text() == "keep me"
+
+
+# --- flags -> configs ------------------------------------------------------------------------------
+def test_train_flags_map_to_the_train_config():
+    from deepdance.cli import train_config_from_args
+    from deepdance.train import TrainConfig
+
+    parse = build_parser().parse_args
+    assert train_config_from_args(parse(["train", "S", "--run", "R"])) == TrainConfig()
+    args = parse(["train", "S", "--run", "R", "--recipe", "default", "--latent", "16", "--window", "5",
+                  "--ae-epochs", "2", "--seq-epochs", "3", "--batch-size", "8", "--devices", "2", "--num-nodes", "1",
+                  "--precision", "32-true", "--accelerator", "cpu", "--seed", "7", "--music-input", "off"])
+    assert train_config_from_args(args) == TrainConfig(
+        latent=16, window=5, ae_epochs=2, seq_epochs=3, batch_size=8, devices=2, num_nodes=1,
+        precision="32-true", accelerator="cpu", seed=7, music_input="off")
+
+
+def test_generate_flags_map_to_the_generate_config():
+    from deepdance.cli import generate_config_from_args
+    from deepdance.generate import GenerateConfig
+
+    parse = build_parser().parse_args
+    assert generate_config_from_args(parse(["generate", "R"])) == GenerateConfig()
+    args = parse(["generate", "R", "--frames", "30", "--start", "5", "--seed", "4", "--temperature", "0.5",
+                  "--interpolate", "2", "--music", "song.wav"])
+    assert generate_config_from_args(args) == GenerateConfig(frames=30, start=5, seed=4, temperature=0.5,
+                                                             interpolate=2, song="song.wav")
+    args = parse(["generate", "R", "--seconds", "2.5", "--from-noise", "--bpm", "100"])
+    assert generate_config_from_args(args) == GenerateConfig(seconds=2.5, from_noise=True, bpm=100.0)
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """The stage functions the commands call, replaced by recorders: name -> (args, kwargs)."""
+    from deepdance import pipeline, synth
+
+    seen = {}
+
+    def recorder(name, result):
+        def record(*args, **kwargs):
+            seen[name] = (args, kwargs)
+            return result
+        return record
+
+    class Store:
+        path, width, height, fps = Path("s"), 80, 48, 12.0
+
+        def __len__(self):
+            return 1
+
+    monkeypatch.setattr(synth, "synthesize", recorder("synthesize", Store()))
+    monkeypatch.setattr(pipeline, "train_run", recorder("train_run", {}))
+    monkeypatch.setattr(pipeline, "generate_run", recorder("generate_run", {}))
+    monkeypatch.setattr(pipeline, "evaluate_run", recorder("evaluate_run", {"figures": {}}))
+    monkeypatch.setattr(pipeline, "compare_runs", recorder("compare_runs", {}))
+    monkeypatch.setattr(pipeline, "run", recorder("run", Path("r")))
+    return seen
+
+
+def test_seed_on_every_command_reaches_its_configs(calls):
+    def cfg(name, key="cfg"):
+        return calls[name][1][key]
+
+    assert main(["synth", "--out", "s", "--seed", "5"]) == 0
+    assert calls["synthesize"][0][0].seed == 5
+    assert main(["train", "S", "--run", "R", "--seed", "5"]) == 0
+    assert cfg("train_run").seed == 5
+    assert main(["generate", "R", "--seed", "5"]) == 0
+    assert cfg("generate_run").seed == 5
+    assert main(["evaluate", "R", "--seed", "5", "--frames", "40", "--seeds", "2"]) == 0
+    assert (cfg("evaluate_run").seed, cfg("evaluate_run").frames, cfg("evaluate_run").seeds) == (5, 40, 2)
+    assert calls["evaluate_run"][0][1] == Path("R") / "evaluation"
+    assert main(["run", "--seed", "5"]) == 0
+    assert (cfg("run").seed, cfg("run", "train_cfg").seed, cfg("run", "generate_cfg").seed) == (5, 5, 5)
+
+
+def test_evaluate_compare_calls_compare_runs(calls, tmp_path):
+    assert main(["evaluate", "A", "--compare", "runs/B", "--frames", "30", "--seeds", "1"]) == 0
+    (a, b, out), kwargs = calls["compare_runs"]
+    assert (a, b, out) == (Path("A"), Path("runs/B"), Path("A") / "compare-B")
+    assert (kwargs["cfg"].frames, kwargs["cfg"].seeds) == (30, 1) and "evaluate_run" not in calls
+    assert main(["evaluate", "A", "--compare", "B", "--out", str(tmp_path / "o")]) == 0
+    assert calls["compare_runs"][0][2] == tmp_path / "o"
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["train", "S", "--run", "R", "--train-seed", "3"], "--train-seed is now --seed"),
+    (["train", "S", "--run", "R", "--train-seed=3"], "--train-seed is now --seed"),
+    (["generate", "R", "--gen-seed", "3"], "--gen-seed is now --seed"),
+    (["generate", "R", "--seed-gen", "3"], "--seed-gen is now --seed"),
+    (["run", "--seed-gen", "3"], "--seed-gen is now --seed"),
+    (["train", "S", "--run", "R", "--music", "on"], "--music-input"),
+    (["train", "S", "--run", "R", "--music=off"], "--music-input"),
+    (["train", "S", "--run", "R", "--music", "song.wav"], "--music-input"),  # train takes no song at all
+    (["run", "--music", "auto"], "--music-input"),
+])
+def test_old_spellings_are_refused_with_a_hint(calls, args, needle, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0], err
+    assert not calls  # refused before any work
