@@ -147,10 +147,10 @@ def test_evaluate_compare_calls_compare_runs(calls, tmp_path):
     (["generate", "R", "--gen-seed", "3"], "--gen-seed is now --seed"),
     (["generate", "R", "--seed-gen", "3"], "--seed-gen is now --seed"),
     (["run", "--seed-gen", "3"], "--seed-gen is now --seed"),
-    (["train", "S", "--run", "R", "--music", "on"], "--music-input"),
-    (["train", "S", "--run", "R", "--music=off"], "--music-input"),
-    (["train", "S", "--run", "R", "--music", "song.wav"], "--music-input"),  # train takes no song at all
-    (["run", "--music", "auto"], "--music-input"),
+    (["train", "S", "--run", "R", "--music", "on"], "the switch for the data's music is --music-input"),
+    (["train", "S", "--run", "R", "--music=off"], "the switch for the data's music is --music-input"),
+    (["train", "S", "--run", "R", "--music", "a.wav"], "the switch for the data's music is --music-input"),
+    (["run", "--music", "auto"], "the switch for the data's music is --music-input"),
 ])
 def test_old_spellings_are_refused_with_a_hint(calls, args, needle, capsys):
     assert main(args) == 2
