@@ -157,3 +157,76 @@ def test_old_spellings_are_refused_with_a_hint(calls, args, needle, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and needle in err[0], err
     assert not calls  # refused before any work
+
+
+# --- run folders -----------------------------------------------------------------------------------
+def test_run_force_replaces_a_run_folder_only_after_success(tmp_path, monkeypatch, capsys):
+    from deepdance import pipeline
+    from deepdance.errors import UserError
+
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    small = ["run", "--out", str(out), "--seconds", "2", "--size", "80x48", "--bpm", "120", "--evaluate-frames", "0"]
+
+    def train_run(data, run_dir, *, cfg, **kw):  # training is not what this test is about
+        (Path(run_dir) / "ae.safetensors").write_bytes(b"trained")
+        return {}
+
+    def failing(run_dir, out=None, *, cfg):
+        raise UserError("generation failed")
+
+    def generate_run(run_dir, out=None, *, cfg):
+        (Path(run_dir) / "dance.mp4").write_bytes(b"danced")
+        return {}
+
+    def left() -> list[str]:  # nothing half-written beside the run folder
+        return sorted(p.name for p in tmp_path.iterdir())
+
+    monkeypatch.setattr(pipeline, "train_run", train_run)
+    monkeypatch.setattr(pipeline, "generate_run", failing)
+    assert main(small) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--force" in err[0], err
+    assert [p.name for p in out.iterdir()] == ["precious.txt"] and left() == ["r"]
+
+    assert main([*small, "--force"]) == 2  # fails half-way: the old folder stays as it was
+    err = capsys.readouterr().err  # (after synth's progress bar)
+    assert err.strip().splitlines()[-1] == "deepdance: error: generation failed" and "Traceback" not in err
+    assert [p.name for p in out.iterdir()] == ["precious.txt"] and left() == ["r"]
+
+    monkeypatch.setattr(pipeline, "generate_run", generate_run)
+    assert main([*small, "--force"]) == 0
+    assert not (out / "precious.txt").exists()
+    assert (out / "ae.safetensors").read_bytes() == b"trained" and (out / "dance.mp4").read_bytes() == b"danced"
+    assert (out / "store" / "manifest.json").is_file() and (out / "config.json").is_file() and left() == ["r"]
+
+
+@pytest.mark.slow
+def test_evaluate_compare_from_the_command_line(tmp_path, capsys):
+    import json
+
+    from deepdance.pipeline import train_run
+    from deepdance.train import TrainConfig
+
+    from conftest import TINY, make_run
+
+    runs = [make_run(tmp_path, name, n=120, seed=seed) for name, seed in (("one", 0), ("two", 1))]
+    for run in runs:
+        train_run(None, run, cfg=TrainConfig(**{**TINY, "window": 4, "batch_size": 64}), progress=False)
+    capsys.readouterr()
+    assert main(["evaluate", str(runs[0]), "--compare", str(runs[1]), "--frames", "24", "--seeds", "2"]) == 0
+    out = runs[0] / "compare-two"
+    assert capsys.readouterr().out.strip() == f"report: {out / 'report.html'}"
+    saved = json.loads((out / "comparison.json").read_text())
+    assert (saved["a"]["run"], saved["b"]["run"]) == (str(runs[0]), str(runs[1]))
+    assert saved["a"]["figures"]["frames"] == saved["b"]["figures"]["frames"] == 24
+    assert saved["a"]["figures"]["dances"] == 2
+    assert saved["better"]["fsd"] == ("a" if saved["a"]["figures"]["fsd"] < saved["b"]["figures"]["fsd"] else "b")
+    for page in (out / "report.html", out / "a" / "report.html", out / "b" / "report.html"):
+        assert page.is_file()
+    # a second run of the same seeds gives the same figures
+    assert main(["evaluate", str(runs[0]), "--compare", str(runs[1]), "--frames", "24", "--seeds", "2",
+                 "--out", str(tmp_path / "again")]) == 0
+    again = json.loads((tmp_path / "again" / "comparison.json").read_text())
+    assert again["a"]["figures"] == saved["a"]["figures"] and again["b"]["figures"] == saved["b"]["figures"]
