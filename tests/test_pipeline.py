@@ -30,12 +30,13 @@ def test_run_end_to_end(tmp_path):
     info = probe(out / "dance.mp4")
     assert info["has_audio"] and len(list(read_frames(out / "dance.mp4"))) == 40
     m = json.loads((out / "metrics.json").read_text())
-    for key in ("val_iou", "val_pixel_acc"):
-        assert 0 <= m["ae"][key] <= 1
+    # most of a frame is background, so even a barely trained autoencoder gets most pixels right; IoU counts
+    # the dancer's pixels only and can never beat the pixel accuracy
+    assert m["ae"]["val_iou"] <= m["ae"]["val_pixel_acc"] and m["ae"]["val_pixel_acc"] > 0.5
     assert m["seq"]["val_loss"] is not None
     assert m["generation"]["frames"] == 40
-    for key in ("motion", "motion_last_third", "fragments", "area_in_range"):
-        assert m["generation"][key] >= 0
+    assert {"motion", "motion_first_third", "motion_last_third", "area_in_range"} <= set(m["generation"])
+    assert m["generation"]["fragments"] <= 1  # projection keeps one body a frame
     assert m["data"]["motion"] > 0 and m["data"]["frames"] == 240
     assert {"data", "train_all", "generate", "render"} <= set(m["timing"])
     conf = json.loads((out / "config.json").read_text())
