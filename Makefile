@@ -1,10 +1,11 @@
-# Two entry points: `make demo` (main job on the built-in dancer) and `make test`.
+# Entry points: `make demo` (main job on the built-in dancer), `make test` (everything) and `make test-fast`
+# (the tests not marked slow: under a minute).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 RUN    ?= runs/demo
 
-.PHONY: demo test install install-test bench clean
+.PHONY: demo test test-fast install install-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,9 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: install
 	$(BIN)/python bench/synth.py
