@@ -168,6 +168,10 @@ def test_run_force_replaces_a_run_folder_only_after_success(tmp_path, monkeypatc
     out.mkdir()
     (out / "precious.txt").write_text("keep me")
     small = ["run", "--out", str(out), "--seconds", "2", "--size", "80x48", "--bpm", "120", "--evaluate-frames", "0"]
+    # a folder deepdance did not make is never replaced, not even with --force
+    assert main([*small, "--force"]) == 2
+    assert "without config.json" in capsys.readouterr().err and [p.name for p in out.iterdir()] == ["precious.txt"]
+    (out / "config.json").write_text("{}")  # from here on: an earlier run folder
 
     def train_run(data, run_dir, *, cfg, **kw):  # training is not what this test is about
         (Path(run_dir) / "ae.safetensors").write_bytes(b"trained")
@@ -188,12 +192,12 @@ def test_run_force_replaces_a_run_folder_only_after_success(tmp_path, monkeypatc
     assert main(small) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--force" in err[0], err
-    assert [p.name for p in out.iterdir()] == ["precious.txt"] and left() == ["r"]
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "precious.txt"] and left() == ["r"]
 
     assert main([*small, "--force"]) == 2  # fails half-way: the old folder stays as it was
     err = capsys.readouterr().err  # (after synth's progress bar)
     assert err.strip().splitlines()[-1] == "deepdance: error: generation failed" and "Traceback" not in err
-    assert [p.name for p in out.iterdir()] == ["precious.txt"] and left() == ["r"]
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "precious.txt"] and left() == ["r"]
 
     monkeypatch.setattr(pipeline, "generate_run", generate_run)
     assert main([*small, "--force"]) == 0
