@@ -112,6 +112,7 @@ def test_music_on_needs_music(tmp_path):
         train_run(store.path, tmp_path / "run", cfg=TrainConfig(**TINY, music_input="on"), progress=False)
 
 
+@pytest.mark.slow  # the module fixture trains two runs
 def test_a_run_folder_generates_alone_once_its_store_is_gone(runs, tmp_path):
     import shutil
 
