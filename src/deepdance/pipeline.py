@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -15,16 +16,17 @@ from typing import Any
 
 import numpy as np
 
+from . import limits
 from . import metrics as M
 from .rhythm import bas
 from .config import Config
 from .errors import UserError
 from .evaluate import EvaluateConfig, MakeDance, compare, evaluate
-from .files import new_folder
+from .files import check_writable_dir, new_folder
 from .generate import Dance, GenerateConfig, generate
 from .ingest import IngestConfig, ingest
 from .render import render_dance
-from .runfolder import link_store, optional_store, relative, run_store, update_config, update_metrics
+from .runfolder import link_store, optional_store, relative, run_store, store_path, update_config, update_metrics
 from .store import FrameStore
 from .synth import SynthConfig, synthesize
 from .train import TrainConfig, train
@@ -51,6 +53,9 @@ class RunConfig(Config):
     def __post_init__(self):
         if self.seconds <= 0 or self.fps <= 0 or self.frames <= 0 or self.ingest_fps <= 0:
             raise UserError("seconds, fps, frames and ingest fps must be positive")
+        limits.check_count("seconds", self.seconds, limits.MAX_SECONDS, unit=" s")
+        limits.check_count("frames", self.frames, limits.MAX_FRAMES)
+        limits.check_count("evaluate frames", self.evaluate_frames, limits.MAX_FRAMES)
         if self.evaluate_frames < 0:
             raise UserError("evaluate frames cannot be negative")
         if self.evaluate_frames:
@@ -87,6 +92,27 @@ def _sections(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+# --- where results go ----------------------------------------------------------------------------------
+def _check_output(path: Path, what: str) -> None:
+    """An output folder must be a folder (or not exist yet) that we may write into: said before any work."""
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{what} {path} exists and is not a folder")
+    check_writable_dir(path)
+
+
+def _check_apart(output: Path, inputs: list[Path], what: str) -> None:
+    """Refuse an output that is, contains or lies inside an input (symlinks resolved): writing it, or
+    replacing it with --force, would change or delete the input. (A general helper is planned in files.py;
+    this one is the run side's, to be unified.)"""
+    out = output.resolve()
+    for given in inputs:
+        src = Path(given).resolve()
+        if out == src or out.is_relative_to(src) or src.is_relative_to(out):
+            relation = "is" if out == src else "lies inside" if out.is_relative_to(src) else "contains"
+            raise UserError(f"{what} {output} {relation} the input {given}: choose another folder, "
+                            f"the input would be overwritten or deleted")
+
+
 # --- the stages on a run folder -------------------------------------------------------------------------
 def train_run(store: str | os.PathLike | None, run_dir: str | os.PathLike, *, cfg: TrainConfig,
               stage: str = "all", resume: bool = False, force: bool = False,
@@ -94,14 +120,23 @@ def train_run(store: str | os.PathLike | None, run_dir: str | os.PathLike, *, cf
     """Train the models of a run on a store (None: the store the run already learns from); returns the
     flattened training figures."""
     run_dir = Path(run_dir)
+    _check_output(run_dir, "run folder")
+    _check_apart(run_dir, [Path(store) if store is not None else store_path(run_dir)], "run folder")
     trained = (run_dir / "ae.safetensors").exists() or (run_dir / "seq.safetensors").exists()
     if trained and not (resume or force or stage == "seq"):
         raise UserError(f"{run_dir} already holds a trained run (use --resume to continue or --force to start over)")
+    created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
-    opened = link_store(run_dir, store) if store is not None else run_store(run_dir)
-    update_config(run_dir, train=cfg.to_dict(), data={"source": opened.manifest.source, "cut": opened.manifest.cut})
-    started = time.perf_counter()
-    figures = train(opened, run_dir, cfg, stage=stage, resume=resume, progress=progress)
+    try:
+        opened = link_store(run_dir, store) if store is not None else run_store(run_dir)
+        update_config(run_dir, train=cfg.to_dict(), data={"source": opened.manifest.source, "cut": opened.manifest.cut})
+        started = time.perf_counter()
+        figures = train(opened, run_dir, cfg, stage=stage, resume=resume, progress=progress)
+    except BaseException:
+        # a run folder this call made and that holds nothing to resume from is not left behind half-made
+        if created and not any((run_dir / "checkpoints").glob("*.ckpt")):
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     update_metrics(run_dir, data=data_figures(opened),
                    timing={f"train_{stage}": round(time.perf_counter() - started, 2)}, **_sections(figures))
     return figures
@@ -115,6 +150,7 @@ def generate_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = Non
     out = Path(out) if out else run_dir
     if not (run_dir / "seq.safetensors").exists():
         raise UserError(f"{run_dir} has no trained sequence model; run 'deepdance train' first")
+    _check_output(out, "output folder")
     started = time.perf_counter()
     dance = generate(run_dir, cfg)
     gen_seconds = time.perf_counter() - started
@@ -152,12 +188,14 @@ def dance_maker(run_dir: str | os.PathLike) -> MakeDance:
 def evaluate_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = None, *, cfg: EvaluateConfig,
                  name: str | os.PathLike | None = None) -> dict[str, Any]:
     """`evaluate` a run on dances it generates with its own settings (see `evaluate.evaluate`)."""
+    _check_output(Path(out) if out else Path(run_dir) / "evaluation", "output folder")
     return evaluate(run_dir, out, cfg=cfg, make_dance=dance_maker(run_dir), name=name)
 
 
 def compare_runs(run_a: str | os.PathLike, run_b: str | os.PathLike, out: str | os.PathLike, *,
                  cfg: EvaluateConfig) -> dict[str, Any]:
     """`evaluate.compare` two runs on dances each generates with its own settings."""
+    _check_output(Path(out), "output folder")
     return compare(run_a, run_b, out, cfg=cfg, make_dances=(dance_maker(run_a), dance_maker(run_b)))
 
 
@@ -167,6 +205,7 @@ def run(video: list[Path] | None = None, out: Path | None = None, *, cfg: RunCon
     """Everything in one run folder. Without a video or store, the built-in dancer is the data."""
     name = (video[0].stem if video else store.name if store else "demo")
     out = Path(out) if out else Path("runs") / name
+    _check_apart(out, [Path(store)] if store is not None else list(video or []), "run folder")
     if store is not None:
         FrameStore.open(store)  # fail before any work
     gen = generate_cfg or GenerateConfig(frames=cfg.frames, seed=cfg.seed)
