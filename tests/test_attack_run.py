@@ -365,13 +365,13 @@ def _signal_case(tmp_path: Path, command: str, sig: int):
     args = ["train", store, "--run", out, *slow] if command == "train" else \
         ["run", "--store", store, "--out", out, *slow, "--evaluate-frames", "0"]
     proc = _spawn(args, tmp_path)
-    # training has started once the first epoch is logged (train writes straight into the run folder; run
-    # builds it under a temporary name)
+    # training is under way once the first epoch is checkpointed (train writes straight into the run folder;
+    # run builds it under a temporary name)
     if command == "train":
-        _wait_for(out / "logs" / "ae.csv", proc)
+        _wait_for(out / "checkpoints" / "ae.ckpt", proc)
     else:
         deadline = time.time() + 400
-        while not list(tmp_path.glob(".out.*/logs/ae.csv")):
+        while not list(tmp_path.glob(".out.*/checkpoints/ae.ckpt")):
             assert proc.poll() is None and time.time() < deadline, proc.communicate()
             time.sleep(0.2)
     proc.send_signal(sig)
