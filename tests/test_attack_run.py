@@ -229,9 +229,10 @@ def test_bad_generation_settings(capsys, work, flags, needle):
                              needle)
 
 
-def test_bad_evaluation_temperature(capsys, work):
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_bad_evaluation_temperature(capsys, work, value):
     assert_refused_untouched(capsys, work, ["evaluate", work / "run", "--frames", "4", "--seeds", "1",
-                                            "--temperature", "nan"], "temperature")
+                                            "--temperature", value], "temperature")
 
 
 # --- 7: absurd requests, refused up front with the limit and the estimate -------------------------------

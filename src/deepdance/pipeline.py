@@ -100,14 +100,15 @@ def _check_output(path: Path, what: str) -> None:
     check_writable_dir(path)
 
 
-def _check_apart(output: Path, inputs: list[Path], what: str) -> None:
+def _check_apart(output: Path, inputs: list[Path], what: str, *, may_contain: bool = False) -> None:
     """Refuse an output that is, contains or lies inside an input (symlinks resolved): writing it, or
-    replacing it with --force, would change or delete the input. (A general helper is planned in files.py;
-    this one is the run side's, to be unified.)"""
+    replacing it with --force, would change or delete the input. `may_contain`: an output that only adds
+    files (training into a run folder that keeps its store in store/) may hold the input. (A general helper
+    is planned in files.py; this one is the run side's, to be unified.)"""
     out = output.resolve()
     for given in inputs:
         src = Path(given).resolve()
-        if out == src or out.is_relative_to(src) or src.is_relative_to(out):
+        if out == src or out.is_relative_to(src) or (src.is_relative_to(out) and not may_contain):
             relation = "is" if out == src else "lies inside" if out.is_relative_to(src) else "contains"
             raise UserError(f"{what} {output} {relation} the input {given}: choose another folder, "
                             f"the input would be overwritten or deleted")
@@ -121,7 +122,8 @@ def train_run(store: str | os.PathLike | None, run_dir: str | os.PathLike, *, cf
     flattened training figures."""
     run_dir = Path(run_dir)
     _check_output(run_dir, "run folder")
-    _check_apart(run_dir, [Path(store) if store is not None else store_path(run_dir)], "run folder")
+    _check_apart(run_dir, [Path(store) if store is not None else store_path(run_dir)], "run folder",
+                 may_contain=True)
     trained = (run_dir / "ae.safetensors").exists() or (run_dir / "seq.safetensors").exists()
     if trained and not (resume or force or stage == "seq"):
         raise UserError(f"{run_dir} already holds a trained run (use --resume to continue or --force to start over)")
