@@ -426,3 +426,36 @@ def test_same_seed_same_bytes_under_load(tmp_path):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     precision = [json.loads((tmp_path / r / "metrics.json").read_text())["ae"]["precision"] for r in "ab"]
     assert precision[0] == precision[1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_ddp_children_do_not_survive_the_parent(tmp_path, sig):
+    store = tmp_path / "store"
+    assert main(["synth", "--out", str(store), *TINY_STORE, "--no-preview"]) == 0
+    proc = _spawn(["train", store, "--run", tmp_path / "out", "--devices", "2", "--accelerator", "cpu",
+                   "--ae-epochs", "5000", "--seq-epochs", "1", "--latent", "8", "--window", "3",
+                   "--music-input", "off"], tmp_path)
+    deadline = time.time() + 600
+    while len(_session(proc.pid)) < 3:  # the parent and its two spawned trainers
+        assert proc.poll() is None and time.time() < deadline, proc.communicate()
+        time.sleep(0.5)
+    time.sleep(10)  # well into training
+    proc.send_signal(sig)  # to the parent only, as `kill` does (Ctrl-C would reach the whole group)
+    try:
+        _, err = proc.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("the parent did not stop")
+    assert proc.returncode == 128 + sig, err
+    time.sleep(2)
+    left = _session(proc.pid)
+    if left:
+        os.killpg(proc.pid, signal.SIGKILL)
+    assert not left, left
+
+
+def _session(sid: int) -> list[str]:
+    """The processes of a session (the command was started as the leader of a new one)."""
+    out = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(sid)], capture_output=True, text=True).stdout
+    return [line for line in out.strip().splitlines() if line.strip()]
