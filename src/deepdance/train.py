@@ -16,7 +16,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import multiprocessing
 import os
+import pickle
+import random
 import time
 import warnings
 from pathlib import Path
@@ -27,13 +30,13 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from . import hardware
+from . import hardware, limits
 from .audio import features_for_store
 from .checkpoint import save_model
 from .conditioning import MUSIC_COLUMNS, STEPS_PER_BEAT, beat_steps, heard
 from .config import Config
-from .datasets import VAL_FRACTION, FrameData, FrameReader, LatentData, split_clips, window_starts
-from .errors import UserError
+from .datasets import VAL_FRACTION, FrameData, FrameReader, LatentData, epoch_seed, split_clips, window_starts
+from .errors import UserError, check_interrupted
 from .files import read_json, write_json
 from .history import History
 from .models import RECIPE_DEFAULTS, RECIPES, build_autoencoder, build_sequence
@@ -72,6 +75,8 @@ class TrainConfig(Config):
             self.devices = int(self.devices)
         if min(self.latent, self.window, self.ae_epochs, self.seq_epochs, self.num_nodes) < 1:
             raise UserError("latent, window, epochs and num_nodes must be at least 1")
+        limits.check_count("latent size", self.latent, limits.MAX_LATENT)
+        limits.check_count("window", self.window, limits.MAX_WINDOW, unit=" latents")
         if self.batch_size is not None and self.batch_size < 1 or self.lr is not None and self.lr <= 0:
             raise UserError("batch size and learning rate must be positive")
         if not 0 <= self.val_fraction < 0.5:
@@ -109,6 +114,56 @@ def _drop_tips() -> None:
     """Filter the tips out of the logger Lightning says them through (adding the same filter twice is a no-op)."""
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
         logging.getLogger(name).addFilter(_NO_TIPS)
+class Replay(L.Callback):
+    """Every training batch draws its randomness (augmentation, dropout, corrupted codes) from (seed, epoch,
+    batch, rank) alone, so a resumed run replays the epochs it had not finished exactly as a run that went
+    straight through (the order of the batches comes from `datasets.Shuffle`). It also stops training at the
+    next batch when a signal arrived, should Python have dropped the exception the signal raised."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        check_interrupted()
+        s = epoch_seed(self.seed, trainer.current_epoch, batch_idx, trainer.global_rank)
+        torch.manual_seed(s)
+        np.random.seed(s)
+        random.seed(s)
+
+    def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0) -> None:
+        check_interrupted()
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        check_interrupted()
+
+
+def _check_checkpoint(path: Path) -> None:
+    """Open a checkpoint to resume from the safe way (tensors and plain values only, nothing unpickled)
+    before Lightning does, so a foreign or tampered file is one clear line."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "pickle protocol 4 ...": the refusal below says it all
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise UserError(f"{path} holds Python objects besides tensors (maybe not ours, maybe tampered with); "
+                        f"refused to load it: delete it, or train again with --force") from None
+    except (RuntimeError, EOFError, ValueError, OSError) as e:
+        raise UserError(f"{path} is not a readable checkpoint ({str(e).splitlines()[0][:200]}); "
+                        f"delete it, or train again with --force") from None
+    if not isinstance(state, dict) or "state_dict" not in state or "loops" not in state:
+        raise UserError(f"{path} is not a Lightning checkpoint of deepdance; delete it, or train again with --force")
+
+
+def _stop_children() -> None:
+    """Spawned DDP processes must not outlive a training that stopped (by a signal or an error)."""
+    children = multiprocessing.active_children()
+    for p in children:
+        p.terminate()
+    for p in children:
+        p.join(5)
+        if p.is_alive():
+            p.kill()
+            p.join(5)
 
 
 def _fit(module: L.LightningModule, data: L.LightningDataModule, run_dir: Path, name: str, cfg: TrainConfig, *,
@@ -120,6 +175,7 @@ def _fit(module: L.LightningModule, data: L.LightningDataModule, run_dir: Path, 
         saved = read_json(ckpt_dir / f"{name}.json") if (ckpt_dir / f"{name}.json").is_file() else None
         if saved != signature:
             raise UserError(f"cannot resume: {last} was trained with {saved}, these settings build {signature}")
+        _check_checkpoint(last)
         ckpt_path = last
     else:
         last.unlink(missing_ok=True)
@@ -132,7 +188,7 @@ def _fit(module: L.LightningModule, data: L.LightningDataModule, run_dir: Path, 
         precision=precision, max_epochs=epochs, logger=False, enable_progress_bar=progress,
         enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=1.0 if has_val else 0,
         default_root_dir=run_dir,
-        callbacks=[history, ModelCheckpoint(dirpath=ckpt_dir, filename=name, save_top_k=1,
+        callbacks=[Replay(cfg.seed), history, ModelCheckpoint(dirpath=ckpt_dir, filename=name, save_top_k=1,
                                             enable_version_counter=False)])
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
@@ -140,7 +196,11 @@ def _fit(module: L.LightningModule, data: L.LightningDataModule, run_dir: Path, 
         warnings.filterwarnings("ignore", ".*exists and is not empty.*")  # our own resume signature lives there
         warnings.filterwarnings("ignore", ".*treespec, LeafSpec.*")  # Lightning internals, not ours
         # weights_only: our checkpoints hold tensors and plain values, so nothing is unpickled
-        trainer.fit(module, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
+        try:
+            trainer.fit(module, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
+        except BaseException:
+            _stop_children()
+            raise
 
 
 def _quiet(progress: bool):
@@ -195,7 +255,7 @@ def train_autoencoder(store: FrameStore, run_dir: str | os.PathLike, cfg: TrainC
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = build_autoencoder(cfg.recipe, **_ae_kwargs(store, cfg))
     model = model.to(memory_format=torch.channels_last)
-    data = FrameData(store, batch_size=cfg.get("batch_size"), val_fraction=cfg.val_fraction)
+    data = FrameData(store, batch_size=cfg.get("batch_size"), val_fraction=cfg.val_fraction, seed=cfg.seed)
     if hasattr(model, "init_output_bias"):  # the original recipe (see models/original.py)
         pick = data.train_idx[np.linspace(0, len(data.train_idx) - 1, min(1000, len(data.train_idx))).astype(int)]
         model.init_output_bias(float(store.ink(pick).mean()))
@@ -274,12 +334,11 @@ def train_sequence(run_dir: str | os.PathLike, cfg: TrainConfig, *, music: bool 
     model = build_sequence(cfg.recipe, **kwargs)
     train_starts, val_starts = window_starts(parts, window=cfg.window, span=model.span)
     if not len(train_starts):
-        raise UserError(f"too few frames to train the sequence model: it needs clips of at least {model.span} "
-                        f"training frames (window {cfg.window})")
+        raise _too_few(cfg, model.span, rows is not None)
     if hasattr(model, "fit_codebook"):
         model.fit_codebook(torch.from_numpy(poses), seed=cfg.seed)  # the poses of the training frames
     data = LatentData(latents, train_starts, val_starts, span=model.span, batch_size=cfg.get("batch_size"),
-                      music=rows)
+                      music=rows, seed=cfg.seed)
     module = SeqModule(model, lr=cfg.get("lr"), onecycle=cfg.get("onecycle"))
     precision = cfg.precision_for()
     started = time.perf_counter()
@@ -298,6 +357,35 @@ def train_sequence(run_dir: str | os.PathLike, cfg: TrainConfig, *, music: bool 
                                            if rows is not None else None})
     hardware.barrier()
     return out
+
+
+def _too_few(cfg: TrainConfig, span: int, music: bool) -> UserError:
+    return UserError(f"too few frames to train the sequence model: it needs a clip of at least {span} training "
+                     f"{'beat steps' if music else 'frames'} (window {cfg.window}), after the held-out "
+                     f"{cfg.val_fraction:.0%} of each clip")
+
+
+def sequence_span(cfg: TrainConfig) -> int:
+    """Length of one training sequence of the sequence model these settings build."""
+    kwargs = {"latent": 1, "window": cfg.window}
+    if cfg.recipe == "default":
+        kwargs.update(codes=2, predict=cfg.predict)
+    return build_sequence(cfg.recipe, **kwargs).span
+
+
+def check_sequence_data(store: FrameStore, cfg: TrainConfig, music: bool) -> None:
+    """Refuse, before the autoencoder trains, data too short for the sequence model: the same windows
+    `train_sequence` will cut, counted in frames, or for a music run in beat steps (the music is analysed
+    now rather than after the autoencoder; the analysis is cached in the store)."""
+    clips = store.clips
+    if music:
+        features = features_for_store(store)
+        clips = beat_steps(np.zeros((len(store), 1), np.float32), heard(features.features), clips,
+                           features.beats.times, store.fps).clips
+    span = sequence_span(cfg)
+    starts, _ = window_starts(split_clips(clips, cfg.val_fraction), window=cfg.window, span=span)
+    if not len(starts):
+        raise _too_few(cfg, span, music)
 
 
 def hears_music(store: FrameStore, cfg: TrainConfig) -> bool:
@@ -337,6 +425,8 @@ def train(store: FrameStore, run_dir: str | os.PathLike, cfg: TrainConfig, *, st
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     music = hears_music(store, cfg)
+    if stage in ("seq", "all"):
+        check_sequence_data(store, cfg, music)
     figures: dict[str, Any] = {}
     if stage in ("ae", "all"):
         done = _done(run_dir, "ae", cfg.ae_epochs) if resume else None
