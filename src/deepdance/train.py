@@ -427,6 +427,9 @@ def train(store: FrameStore, run_dir: str | os.PathLike, cfg: TrainConfig, *, st
     music = hears_music(store, cfg)
     if stage in ("seq", "all"):
         check_sequence_data(store, cfg, music)
+    if resume:  # a checkpoint to resume from is checked before any stage starts
+        for last in sorted((run_dir / "checkpoints").glob("*.ckpt")):
+            _check_checkpoint(last)
     figures: dict[str, Any] = {}
     if stage in ("ae", "all"):
         done = _done(run_dir, "ae", cfg.ae_epochs) if resume else None
