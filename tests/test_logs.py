@@ -9,11 +9,11 @@ import sys
 import pytest
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
-from deepdance import train as T
+from deepdance.progress import drop_tips
 
 
 def test_lightning_tips_are_dropped_and_its_other_messages_kept():
-    T._drop_tips()
+    drop_tips()
     seen = []
     handler = logging.Handler(logging.INFO)
     handler.emit = lambda record: seen.append(record.getMessage())

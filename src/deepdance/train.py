@@ -13,13 +13,8 @@ Files written into the run folder (see `runfolder.py` for the whole tree):
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import logging
-import multiprocessing
 import os
-import pickle
-import random
 import time
 import warnings
 from pathlib import Path
@@ -32,17 +27,17 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 from . import hardware, limits
 from .audio import features_for_store
-from .checkpoint import save_model
+from .checkpoint import check_checkpoint, save_model
 from .conditioning import MUSIC_COLUMNS, STEPS_PER_BEAT, beat_steps, heard
 from .config import Config
-from .datasets import VAL_FRACTION, FrameData, FrameReader, LatentData, epoch_seed, split_clips, window_starts
-from .errors import UserError, check_interrupted
+from .datasets import VAL_FRACTION, FrameData, FrameReader, LatentData, split_clips, window_starts
+from .errors import UserError
 from .files import read_json, write_json
 from .history import History
 from .models import RECIPE_DEFAULTS, RECIPES, build_autoencoder, build_sequence
 from .models.original import HEIGHT as ORIGINAL_HEIGHT, WIDTH as ORIGINAL_WIDTH
-from .modules import AEModule, SeqModule, seq_batch, silhouette_scores
-from .progress import say
+from .modules import AEModule, Replay, SeqModule, seq_batch, silhouette_scores
+from .progress import drop_tips, quiet_lightning, say
 from .representation import Pixels, to_ink
 from .runfolder import read_latents, read_music, write_latents, write_music
 from .store import FrameStore
@@ -99,73 +94,6 @@ class TrainConfig(Config):
 
 
 # --- one Lightning fit, shared by both stages --------------------------------------------------------
-class _NoTips(logging.Filter):
-    """Lightning's '💡 Tip: ... try installing litlogger / litmodels': advertisements, not news of this run.
-    Its real warnings and infos pass."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).lstrip().startswith("💡 Tip")
-
-
-_NO_TIPS = _NoTips()
-
-
-def _drop_tips() -> None:
-    """Filter the tips out of the logger Lightning says them through (adding the same filter twice is a no-op)."""
-    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
-        logging.getLogger(name).addFilter(_NO_TIPS)
-class Replay(L.Callback):
-    """Every training batch draws its randomness (augmentation, dropout, corrupted codes) from (seed, epoch,
-    batch, rank) alone, so a resumed run replays the epochs it had not finished exactly as a run that went
-    straight through (the order of the batches comes from `datasets.Shuffle`). It also stops training at the
-    next batch when a signal arrived, should Python have dropped the exception the signal raised."""
-
-    def __init__(self, seed: int):
-        self.seed = seed
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        check_interrupted()
-        s = epoch_seed(self.seed, trainer.current_epoch, batch_idx, trainer.global_rank)
-        torch.manual_seed(s)
-        np.random.seed(s)
-        random.seed(s)
-
-    def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0) -> None:
-        check_interrupted()
-
-    def on_train_epoch_end(self, trainer, pl_module) -> None:
-        check_interrupted()
-
-
-def _check_checkpoint(path: Path) -> None:
-    """Open a checkpoint to resume from the safe way (tensors and plain values only, nothing unpickled)
-    before Lightning does, so a foreign or tampered file is one clear line."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "pickle protocol 4 ...": the refusal below says it all
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise UserError(f"{path} holds Python objects besides tensors (maybe not ours, maybe tampered with); "
-                        f"refused to load it: delete it, or train again with --force") from None
-    except (RuntimeError, EOFError, ValueError, OSError) as e:
-        raise UserError(f"{path} is not a readable checkpoint ({str(e).splitlines()[0][:200]}); "
-                        f"delete it, or train again with --force") from None
-    if not isinstance(state, dict) or "state_dict" not in state or "loops" not in state:
-        raise UserError(f"{path} is not a Lightning checkpoint of deepdance; delete it, or train again with --force")
-
-
-def _stop_children() -> None:
-    """Spawned DDP processes must not outlive a training that stopped (by a signal or an error)."""
-    children = multiprocessing.active_children()
-    for p in children:
-        p.terminate()
-    for p in children:
-        p.join(5)
-        if p.is_alive():
-            p.kill()
-            p.join(5)
-
-
 def _fit(module: L.LightningModule, data: L.LightningDataModule, run_dir: Path, name: str, cfg: TrainConfig, *,
          epochs: int, precision: str, resume: bool, progress: bool, history: History, has_val: bool) -> None:
     ckpt_dir = run_dir / "checkpoints"
@@ -175,14 +103,14 @@ def _fit(module: L.LightningModule, data: L.LightningDataModule, run_dir: Path, 
         saved = read_json(ckpt_dir / f"{name}.json") if (ckpt_dir / f"{name}.json").is_file() else None
         if saved != signature:
             raise UserError(f"cannot resume: {last} was trained with {saved}, these settings build {signature}")
-        _check_checkpoint(last)
+        check_checkpoint(last)
         ckpt_path = last
     else:
         last.unlink(missing_ok=True)
         ckpt_path = None
     if hardware.is_rank_zero():
         write_json(ckpt_dir / f"{name}.json", signature)
-    _drop_tips()
+    drop_tips()
     trainer = L.Trainer(
         accelerator=cfg.accelerator, devices=cfg.devices, num_nodes=cfg.num_nodes, strategy=hardware.strategy(cfg.accelerator, cfg.devices, cfg.num_nodes),
         precision=precision, max_epochs=epochs, logger=False, enable_progress_bar=progress,
@@ -199,26 +127,8 @@ def _fit(module: L.LightningModule, data: L.LightningDataModule, run_dir: Path, 
         try:
             trainer.fit(module, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
         except BaseException:
-            _stop_children()
+            hardware.stop_children()
             raise
-
-
-def _quiet(progress: bool):
-    """Lightning's start-up chatter (GPU available, TPU...) only when a progress bar is shown too."""
-    if progress:
-        return contextlib.nullcontext()
-    logger = logging.getLogger("lightning.pytorch")
-
-    @contextlib.contextmanager
-    def ctx():
-        level = logger.level
-        logger.setLevel(logging.WARNING)
-        try:
-            yield
-        finally:
-            logger.setLevel(level)
-
-    return ctx()
 
 
 # --- the stages --------------------------------------------------------------------------------------
@@ -264,7 +174,7 @@ def train_autoencoder(store: FrameStore, run_dir: str | os.PathLike, cfg: TrainC
     module = AEModule(model, lr=cfg.get("lr"), onecycle=cfg.get("onecycle"), augment=cfg.get("augment"))
     precision = cfg.precision_for()
     started = time.perf_counter()
-    with _quiet(progress):
+    with quiet_lightning(progress):
         _fit(module, data, run_dir, "ae", cfg, epochs=cfg.ae_epochs, precision=precision, resume=resume,
              progress=progress, history=history, has_val=len(data.val_idx) > 0)
     seconds = time.perf_counter() - started
@@ -342,7 +252,7 @@ def train_sequence(run_dir: str | os.PathLike, cfg: TrainConfig, *, music: bool 
     module = SeqModule(model, lr=cfg.get("lr"), onecycle=cfg.get("onecycle"))
     precision = cfg.precision_for()
     started = time.perf_counter()
-    with _quiet(progress):
+    with quiet_lightning(progress):
         _fit(module, data, run_dir, "seq", cfg, epochs=cfg.seq_epochs, precision=precision, resume=resume,
              progress=progress, history=History(run_dir, "seq", lines=not progress), has_val=len(val_starts) > 0)
     seconds = time.perf_counter() - started
@@ -429,7 +339,7 @@ def train(store: FrameStore, run_dir: str | os.PathLike, cfg: TrainConfig, *, st
         check_sequence_data(store, cfg, music)
     if resume:  # a checkpoint to resume from is checked before any stage starts
         for last in sorted((run_dir / "checkpoints").glob("*.ckpt")):
-            _check_checkpoint(last)
+            check_checkpoint(last)
     figures: dict[str, Any] = {}
     if stage in ("ae", "all"):
         done = _done(run_dir, "ae", cfg.ae_epochs) if resume else None
