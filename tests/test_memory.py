@@ -1,6 +1,7 @@
 """The data loader streams frames from the memory map: it never materialises the whole store."""
 
 import numpy as np
+import pytest
 
 from deepdance.store import FrameStore, StoreWriter
 from deepdance.datasets import FrameData
@@ -16,6 +17,7 @@ def anon_rss_mb() -> float:
     raise RuntimeError("no RssAnon in /proc/self/status")
 
 
+@pytest.mark.slow
 def test_loader_does_not_materialise_a_1gb_store(tmp_path):
     h, w, n = 480, 800, 2700  # 2700 * 384,000 bytes ~ 1 GB
     chunk = np.full((100, h, w), 255, np.uint8)

@@ -8,35 +8,7 @@ import pytest
 
 from deepdance import metrics as M
 
-from conftest import blob_frames
-
-FPS = 12.0
-
-
-def dancer(n: int, *, seed: int = 0, fps: float = FPS, period: float | None = None,
-           h: int = 48, w: int = 80) -> np.ndarray:
-    """A body with a head and four limbs; limb angles and position follow random smooth curves
-    (sums of sinusoids of 0.3-2 Hz). With `period` (seconds) the first period is repeated: a loop."""
-    rng = np.random.default_rng(seed)
-    m = n if period is None else int(round(period * fps))
-    t = np.arange(m) / fps
-    freq = rng.uniform(0.3, 2.0, (6, 5))
-    if period is not None:
-        freq = np.maximum(1, np.round(freq * period)) / period
-    phase, amp = rng.uniform(0, 2 * np.pi, (6, 5)), rng.uniform(0.3, 1.0, (6, 5))
-    curves = (amp[:, :, None] * np.sin(2 * np.pi * freq[:, :, None] * t + phase[:, :, None])).sum(1) / 3
-    out = np.full((m, h, w), 255, np.uint8)
-    for i in range(m):
-        cx, cy = int(w / 2 + 0.15 * w * curves[4, i]), int(h / 2 + 0.05 * h * curves[5, i])
-        cv2.ellipse(out[i], (cx, cy), (w // 25 + 1, h // 6), 0, 0, 360, 0, -1)
-        cv2.circle(out[i], (cx, cy - h // 4), h // 14, 0, -1)
-        for k, (dy, length, base) in enumerate([(-h // 8, h // 4, np.pi), (-h // 8, h // 4, 0.0),
-                                                 (h // 8, h // 3, 2.0), (h // 8, h // 3, 1.1)]):
-            a = base + 1.2 * curves[k, i]
-            end = (int(cx + length * np.cos(a)), int(cy + dy + length * np.sin(a)))
-            cv2.line(out[i], (cx, cy + dy), end, 0, 2)
-    return np.resize(out, (n, h, w)) if period is not None else out
-
+from conftest import FPS, blob_frames, dancer
 
 def test_sharpness_crisp_and_blurred():
     crisp = blob_frames(6)

@@ -15,9 +15,7 @@ from deepdance.synth import SynthConfig, synthesize
 from deepdance.train import TrainConfig
 from deepdance.video import probe, read_audio, read_frames
 
-TINY = dict(latent=8, window=3, predict=3, ae_epochs=1, seq_epochs=1, batch_size=32, precision="32-true",
-            accelerator="cpu", val_fraction=0.2)
-
+from conftest import TINY, song
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
@@ -30,17 +28,14 @@ def runs(tmp_path_factory):
     return tmp
 
 
-def song(path, seconds, bpm=110.0):
-    sf.write(str(path), click_track(bpm, seconds), SR)
-    return path
-
-
+@pytest.mark.slow  # the module fixture trains two runs
 def test_the_sequence_model_hears_music_only_when_trained_with_it(runs):
     meta = json.loads((runs / "music" / "seq.json").read_text())
     assert meta["model"]["music_features"] > 0 and meta["music"]["steps_per_beat"] > 0
     assert json.loads((runs / "silent" / "seq.json").read_text())["model"]["music_features"] == 0
 
 
+@pytest.mark.slow  # the module fixture trains two runs
 def test_dance_to_a_song_is_as_long_as_the_song_and_carries_it(runs, tmp_path):
     path = song(tmp_path / "song.wav", 5.0)
     out = tmp_path / "out"
@@ -54,11 +49,14 @@ def test_dance_to_a_song_is_as_long_as_the_song_and_carries_it(runs, tmp_path):
     assert np.corrcoef(np.abs(sound[:SR * 4]), np.abs(click_track(110.0, 4.0)))[0, 1] > 0.5
     before = (runs / "music" / "metrics.json").read_bytes()
     metrics = json.loads((out / "metrics.json").read_text())
-    assert 0 <= metrics["generation"]["bas"] <= 1
+    # scored against the song's beats (a 1-epoch model may well not move on them: the score's own known
+    # answers are in test_rhythm.py)
+    assert isinstance(metrics["generation"]["bas"], float) and 0 <= metrics["generation"]["bas"] <= 1
     assert json.loads((out / "config.json").read_text())["generate"]["song"] == str(path)
     assert (runs / "music" / "metrics.json").read_bytes() == before  # a dance made elsewhere leaves the run be
 
 
+@pytest.mark.slow  # the module fixture trains two runs
 def test_seconds_bpm_and_determinism(runs):
     a = generate(runs / "music", GenerateConfig(bpm=100.0, seconds=4.0, seed=2))
     b = generate(runs / "music", GenerateConfig(bpm=100.0, seconds=4.0, seed=2))
@@ -69,6 +67,7 @@ def test_seconds_bpm_and_determinism(runs):
     assert own.audio.name == "music.wav" and len(own.frames) == 30
 
 
+@pytest.mark.slow  # the module fixture trains two runs
 def test_a_song_without_beat_falls_back_to_a_grid_and_says_so(runs, tmp_path, capsys):
     rng = np.random.default_rng(0)
     sf.write(str(tmp_path / "noise.wav"), (0.3 * rng.standard_normal(SR * 3)).astype(np.float32), SR)
@@ -78,6 +77,7 @@ def test_a_song_without_beat_falls_back_to_a_grid_and_says_so(runs, tmp_path, ca
     assert len(list(read_frames(tmp_path / "o" / "dance.mp4"))) == 36
 
 
+@pytest.mark.slow  # the module fixture trains two runs
 @pytest.mark.parametrize("case", ["missing", "text", "silent", "short"])
 def test_bad_music_is_one_line_and_exit_2(runs, tmp_path, capsys, case):
     path = tmp_path / "bad.wav"
@@ -93,6 +93,7 @@ def test_bad_music_is_one_line_and_exit_2(runs, tmp_path, capsys, case):
     assert not (tmp_path / "o" / "dance.mp4").exists()
 
 
+@pytest.mark.slow  # the module fixture trains two runs
 def test_music_on_a_run_trained_without_it_is_refused(runs, tmp_path, capsys):
     path = song(tmp_path / "song.wav", 3.0)
     assert main(["generate", str(runs / "silent"), "--music", str(path)]) == 2
@@ -113,6 +114,7 @@ def test_music_on_needs_music(tmp_path):
         train_run(store.path, tmp_path / "run", cfg=TrainConfig(**TINY, music_input="on"), progress=False)
 
 
+@pytest.mark.slow  # the module fixture trains two runs
 def test_a_run_folder_generates_alone_once_its_store_is_gone(runs, tmp_path):
     import shutil
 

@@ -13,10 +13,12 @@ from deepdance.synth import SynthConfig, synthesize
 from deepdance.train import TrainConfig
 from deepdance.video import probe, read_frames
 
-TINY = TrainConfig(latent=8, window=3, predict=3, ae_epochs=1, seq_epochs=1, batch_size=32, precision="32-true",
-                   accelerator="cpu", val_fraction=0.2)
+from conftest import TINY
+
+TINY = TrainConfig(**TINY)
 
 
+@pytest.mark.slow
 def test_run_end_to_end(tmp_path):
     out = tmp_path / "run"
     cfg = RunConfig(seconds=20, fps=12, width=80, height=48, frames=40, evaluate_frames=24)
@@ -28,12 +30,13 @@ def test_run_end_to_end(tmp_path):
     info = probe(out / "dance.mp4")
     assert info["has_audio"] and len(list(read_frames(out / "dance.mp4"))) == 40
     m = json.loads((out / "metrics.json").read_text())
-    for key in ("val_iou", "val_pixel_acc"):
-        assert 0 <= m["ae"][key] <= 1
+    # most of a frame is background, so even a barely trained autoencoder gets most pixels right; IoU counts
+    # the dancer's pixels only and can never beat the pixel accuracy
+    assert m["ae"]["val_iou"] <= m["ae"]["val_pixel_acc"] and m["ae"]["val_pixel_acc"] > 0.5
     assert m["seq"]["val_loss"] is not None
     assert m["generation"]["frames"] == 40
-    for key in ("motion", "motion_last_third", "fragments", "area_in_range"):
-        assert m["generation"][key] >= 0
+    assert {"motion", "motion_first_third", "motion_last_third", "area_in_range"} <= set(m["generation"])
+    assert m["generation"]["fragments"] <= 1  # projection keeps one body a frame
     assert m["data"]["motion"] > 0 and m["data"]["frames"] == 240
     assert {"data", "train_all", "generate", "render"} <= set(m["timing"])
     conf = json.loads((out / "config.json").read_text())
@@ -65,6 +68,7 @@ def test_generate_on_untrained_run_is_a_clear_error(tmp_path, capsys):
     assert main(["generate", str(tmp_path / "missing")]) == 2
 
 
+@pytest.mark.slow
 def test_train_refuses_to_clobber_and_checks_inputs(tmp_path, capsys):
     assert main(["train", str(tmp_path / "nostore"), "--run", str(tmp_path / "r")]) == 2
     assert "no frame store" in capsys.readouterr().err

@@ -26,7 +26,10 @@ def swinging_blob(period: float, seconds: float, fps: float) -> np.ndarray:
 def test_motion_at_frames_and_plateaus():
     frames = swinging_blob(0.6, 3, FPS)
     e = rhythm.motion_at_frames(frames)
-    assert e.shape == (len(frames),) and (e >= 0).all() and (e <= 1).all()
+    assert e.shape == (len(frames),) and e.max() > 0
+    assert not rhythm.motion_at_frames(np.repeat(frames[:1], 6, axis=0)).any()  # a still pose does not move
+    # the disc pauses at every multiple of the period (t = 0, 0.6, ... s): motion is least there
+    assert e[round(0.6 * FPS)] < e[round(0.3 * FPS)] and e[round(1.2 * FPS)] < e[round(0.9 * FPS)]
     # a held pose is one motion beat, at its middle; the ends of the sequence never count
     energy = np.r_[np.linspace(1, 0, 6), np.zeros(5), np.linspace(0, 1, 6)]
     assert rhythm.motion_beats(energy, FPS, smooth=0) == pytest.approx([8 / FPS])  # zeros at 5..11

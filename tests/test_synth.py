@@ -188,3 +188,23 @@ def test_synth_from_motion_files(tmp_path):
     assert len(kp_store) == 144 and kp_store.manifest.source["view"] == 3
     assert bvh_store.audio_path is None
     assert main(["synth", "--motion", str(kp), "--view", "12", "--out", str(tmp_path / "bad")]) == 2
+
+
+def test_the_store_keeps_the_exact_joints_it_drew(tmp_path):
+    from deepdance.pose.skeleton import INDEX, JOINTS
+
+    store = synthesize(SynthConfig(seconds=2, width=80, height=48, preview=False), tmp_path / "s", progress=False,
+                       chunk=7)
+    poses, poses3d = store.poses(), store.poses(three_d=True)
+    assert store.manifest.joints == list(JOINTS) and poses.shape == (len(store), len(JOINTS), 3)
+    ink = store.frames() < 128
+    # every seen joint of the trunk and limbs lies on (or a pixel from) the dancer drawn in the same frame
+    for name in ("l_shoulder", "r_hip", "l_knee", "r_ankle", "l_wrist"):
+        xy, seen = poses[:, INDEX[name], :2], poses[:, INDEX[name], 2] > 0
+        x, y = np.clip(np.rint(xy[:, 0]).astype(int), 0, 79), np.clip(np.rint(xy[:, 1]).astype(int), 0, 47)
+        near = [ink[i, max(0, y[i] - 1):y[i] + 2, max(0, x[i] - 1):x[i] + 2].any() for i in range(len(store))]
+        assert seen.mean() > 0.9 and np.mean(np.array(near)[seen]) > 0.95, name
+    # metres about the mid-hip: the hips straddle 0, a dancer some 1.7 m tall
+    hips = (poses3d[:, INDEX["l_hip"]] + poses3d[:, INDEX["r_hip"]]) / 2
+    assert np.abs(hips).max() < 1e-5
+    assert 1.2 < np.median(poses3d[:, INDEX["nose"], 1] - poses3d[:, INDEX["l_ankle"], 1]) + 0.1 < 2.0

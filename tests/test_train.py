@@ -6,24 +6,14 @@ import torch
 
 from deepdance import train as T
 from deepdance.errors import UserError
-from deepdance.store import FrameStore, StoreWriter
 from deepdance import hardware
 from deepdance.checkpoint import load_model
 from deepdance.datasets import split_clips, window_starts
 from deepdance.train import TrainConfig, encode_store, train
 
-from conftest import blob_frames
+from conftest import TINY, make_store
 
-TINY = dict(latent=8, window=3, predict=3, ae_epochs=2, seq_epochs=2, batch_size=16, precision="32-true",
-            accelerator="cpu", val_fraction=0.2)
-
-
-def make_store(path, *, clips=(40, 40), w=80, h=48):
-    with StoreWriter(path, width=w, height=h, fps=12) as sw:
-        for k, n in enumerate(clips):
-            sw.append(blob_frames(n, h=h, w=w, seed=k))
-            sw.end_clip()
-    return FrameStore.open(path)
+TINY = {**TINY, "ae_epochs": 2, "seq_epochs": 2, "batch_size": 16}  # two epochs: something to resume
 
 
 @pytest.fixture
@@ -52,6 +42,7 @@ def test_config_checks():
     assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
 
 
+@pytest.mark.slow
 def test_train_all_writes_models_that_reload_identically(store, tmp_path, monkeypatch):
     saved = {}
     real_save = T.save_model
@@ -63,7 +54,7 @@ def test_train_all_writes_models_that_reload_identically(store, tmp_path, monkey
                  "plots/ae_loss.png", "plots/ae_recon.png", "plots/seq_loss.png", "logs/ae.csv", "logs/seq.csv",
                  "checkpoints/ae.ckpt", "checkpoints/seq.ckpt"):
         assert (run / name).is_file(), name
-    assert 0 <= figures["ae.val_iou"] <= 1 and 0 <= figures["ae.val_pixel_acc"] <= 1
+    assert figures["ae.val_iou"] <= figures["ae.val_pixel_acc"] and figures["ae.val_pixel_acc"] > 0.5
     assert np.isfinite(figures["seq.val_loss"]) and figures["ae.seconds"] > 0
     meta = json.loads((run / "ae.json").read_text())
     assert meta["model"]["latent"] == 8 and meta["train"]["window"] == 3
@@ -82,6 +73,7 @@ def test_train_all_writes_models_that_reload_identically(store, tmp_path, monkey
     assert len(rows) == 1 + TINY["ae_epochs"] and "val_iou" in rows[0]
 
 
+@pytest.mark.slow
 def test_resume_continues_an_interrupted_run(store, tmp_path, monkeypatch):
     run = tmp_path / "run"
     cfg = TrainConfig(**{**TINY, "ae_epochs": 3})
@@ -120,6 +112,7 @@ def test_resume_continues_an_interrupted_run(store, tmp_path, monkeypatch):
         train(store, run, cfg.replace(latent=4), stage="ae", resume=True, progress=False)
 
 
+@pytest.mark.slow
 def test_checkpoint_config_mismatch_is_a_user_error(store, tmp_path):
     run = tmp_path / "run"
     train(store, run, TrainConfig(**{**TINY, "ae_epochs": 1}), stage="ae", progress=False)
@@ -143,6 +136,7 @@ def test_checkpoint_config_mismatch_is_a_user_error(store, tmp_path):
         load_model(run, "seq")
 
 
+@pytest.mark.slow
 def test_store_size_must_match_the_autoencoder(store, tmp_path):
     run = tmp_path / "run"
     train(store, run, TrainConfig(**{**TINY, "ae_epochs": 1}), stage="ae", progress=False)
@@ -151,6 +145,7 @@ def test_store_size_must_match_the_autoencoder(store, tmp_path):
         encode_store(other, run)
 
 
+@pytest.mark.slow
 def test_original_recipe_trains_one_step(tmp_path):
     store = make_store(tmp_path / "big", clips=(16,), w=200, h=120)
     cfg = TrainConfig(recipe="original", window=3, ae_epochs=1, seq_epochs=1, batch_size=16,
@@ -166,6 +161,7 @@ def test_original_recipe_needs_200x120(store, tmp_path):
         train(store, tmp_path / "run", TrainConfig(**{**TINY, "recipe": "original"}), progress=False)
 
 
+@pytest.mark.slow
 def test_too_short_clips_for_the_window(tmp_path):
     store = make_store(tmp_path / "s", clips=(6, 6))
     with pytest.raises(UserError, match="too few frames"):
@@ -178,10 +174,11 @@ def test_auto_precision_is_a_lightning_precision():
     assert TrainConfig(precision="32-true").precision_for() == "32-true"
 
 
+@pytest.mark.slow
 def test_ddp_two_cpu_processes(store, tmp_path):
     run = tmp_path / "run"
     cfg = TrainConfig(**{**TINY, "ae_epochs": 1, "devices": 2})
     figures = train(store, run, cfg, stage="ae", progress=False)
     assert (run / "ae.safetensors").is_file() and (run / "checkpoints" / "ae.ckpt").is_file()
-    assert 0 <= figures["ae.val_iou"] <= 1
+    assert figures["ae.val_iou"] <= figures["ae.val_pixel_acc"] and figures["ae.val_pixel_acc"] > 0.5
     load_model(run, "ae")

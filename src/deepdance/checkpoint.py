@@ -7,6 +7,8 @@ folder needs no code of the run that made it; nothing is ever unpickled.
 from __future__ import annotations
 
 import os
+import pickle
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -70,3 +72,20 @@ def load_model(run_dir: str | os.PathLike, name: str) -> torch.nn.Module:
         first = str(e).strip().splitlines()[-1].strip()
         raise UserError(f"{weights} does not match its config {meta_path.name}: {first}") from None
     return model.eval()
+
+
+def check_checkpoint(path: Path) -> None:
+    """Open a checkpoint to resume from the safe way (tensors and plain values only, nothing unpickled)
+    before Lightning does, so a foreign or tampered file is one clear line."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "pickle protocol 4 ...": the refusal below says it all
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise UserError(f"{path} holds Python objects besides tensors (maybe not ours, maybe tampered with); "
+                        f"refused to load it: delete it, or train again with --force") from None
+    except (RuntimeError, EOFError, ValueError, OSError) as e:
+        raise UserError(f"{path} is not a readable checkpoint ({str(e).splitlines()[0][:200]}); "
+                        f"delete it, or train again with --force") from None
+    if not isinstance(state, dict) or "state_dict" not in state or "loops" not in state:
+        raise UserError(f"{path} is not a Lightning checkpoint of deepdance; delete it, or train again with --force")

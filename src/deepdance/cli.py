@@ -6,28 +6,37 @@ Bad input raises `UserError` anywhere below; here it becomes one line on stderr 
 from __future__ import annotations
 
 import argparse
+import errno
 import signal
 import sys
 from pathlib import Path
 
-from .errors import UserError
+from .errors import Interrupted, UserError, clear_interrupted, interrupt
 from .progress import on_terminal
 
 # spellings of earlier versions, refused with what to write instead
 RENAMED = {"--train-seed": "--seed", "--gen-seed": "--seed", "--seed-gen": "--seed"}
 
 
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM arrived: unwinds like KeyboardInterrupt (every temporary file is removed on the way
-    out) but is not one, so Lightning does not swallow it and exit 1 on its own."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
+# errors of the file system that say something about where the user asked us to write, not about our code
+DISK_ERRORS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+               errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
+               errno.EPERM: "operation not permitted", errno.ENOTDIR: "not a folder",
+               errno.EISDIR: "is a folder", errno.EEXIST: "already exists", errno.EFBIG: "file too large",
+               errno.ENAMETOOLONG: "name too long"}
 
 
 def _raise_interrupted(signum, frame):
-    raise Interrupted(signum)
+    interrupt(signum)
+
+
+def _disk_error(e: OSError) -> str | None:
+    """One line for an OSError of the file system (full disk, read-only, no permission), else None."""
+    what = DISK_ERRORS.get(e.errno)
+    if what is None:
+        return None
+    where = " -> ".join(str(f) for f in (e.filename, e.filename2) if f)
+    return f"cannot write {where}: {what}" if where else f"cannot write: {what} ({e.strerror or e})"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -121,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--packed", action="store_true", help="store frames as bits")
     p.add_argument("--force", action="store_true", help="replace an existing store")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("pose", help="track the dancer's pose in every frame of a video: .npz + preview mp4")
+    p.add_argument("video", type=Path, help="a video file")
+    p.add_argument("--out", required=True, type=Path, help="pose track to write (.npz, AIST++ keypoints2d layout)")
+    p.add_argument("--no-preview", action="store_true", help="skip NAME.preview.mp4 (the skeleton over the video)")
+    p.add_argument("--force", action="store_true", help="replace an existing track and preview")
+    p.set_defaults(func=cmd_pose)
 
     p = sub.add_parser("train", help="train the autoencoder and the sequence model on a frame store")
     p.add_argument("store", type=Path, help="frame store folder")
@@ -221,6 +237,16 @@ def cmd_ingest(args) -> None:
     print(f"frame store: {store.path} ({len(store)} frames, cut: {store.manifest.cut.get('mode')})")
 
 
+def cmd_pose(args) -> None:
+    from .pose import preview_path, track_video
+
+    track = track_video(args.video, args.out, preview=not args.no_preview, force=args.force)
+    print(f"pose track: {args.out} ({len(track)} frames at {track.fps:g} fps, "
+          f"a person in {track.found.mean():.0%} of them)")
+    if not args.no_preview:
+        print(f"preview:    {preview_path(args.out)}")
+
+
 def train_config_from_args(args):
     from .train import TrainConfig
 
@@ -243,8 +269,13 @@ def generate_config_from_args(args):
 def cmd_train(args) -> None:
     from .pipeline import train_run
 
-    metrics = train_run(args.store, args.run, cfg=train_config_from_args(args), stage=args.stage,
-                        resume=args.resume, force=args.force, progress=on_terminal())
+    try:
+        metrics = train_run(args.store, args.run, cfg=train_config_from_args(args), stage=args.stage,
+                            resume=args.resume, force=args.force, progress=on_terminal())
+    except Interrupted as e:
+        if args.run.is_dir() and any((args.run / "checkpoints").glob("*.ckpt")):
+            e.hint = f"{args.run} keeps its last finished epoch: continue with the same command and --resume"
+        raise
     for key, value in metrics.items():
         print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
 
@@ -338,13 +369,21 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         print(f"deepdance: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        line = _disk_error(e)
+        if line is None:
+            raise
+        print(f"deepdance: error: {line}", file=sys.stderr)
+        return 2
     except (Interrupted, KeyboardInterrupt) as e:
         signum = e.signum if isinstance(e, Interrupted) else signal.SIGINT
-        print(f"deepdance: stopped by {signal.Signals(signum).name}; nothing half-written was kept", file=sys.stderr)
+        hint = getattr(e, "hint", "") or "nothing half-written was kept"
+        print(f"deepdance: stopped by {signal.Signals(signum).name}; {hint}", file=sys.stderr)
         return 128 + signum
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        clear_interrupted()
     return 0
 
 

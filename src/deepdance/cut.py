@@ -7,14 +7,12 @@ averaged before thresholding (less flicker). `clean` then turns a hard mask into
     threshold   shadow dance: Otsu threshold on grey, polarity from the border
     chroma      green or blue screen: colour-difference key, key colour from the border
     background  static (or slowly drifting) camera: background learnt from the clip, shadow-aware
-    segment     person segmentation with mediapipe (optional extra)
+    segment     person segmentation with mediapipe's selfie segmenter (in the normal install)
     auto        picks one of the above from sample frames and says why
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -22,10 +20,10 @@ import cv2
 import numpy as np
 
 from .errors import UserError
+from .pose.estimator import mediapipe_solutions
 
 MODES = ("auto", "threshold", "chroma", "background", "segment")
 POLARITIES = ("auto", "dark", "light")
-SEGMENT_HINT = "cut mode 'segment' needs the optional extra: pip install 'deepdance[segment]'"
 
 _K3 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
 _K5 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
@@ -441,23 +439,14 @@ class _Aligner:
         return cv2.warpAffine(rgb, m, rgb.shape[1::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def segment_available() -> bool:
-    return importlib.util.find_spec("mediapipe") is not None
-
-
 class SegmentCutter(Cutter):
     """Person segmentation with mediapipe's selfie segmenter (the tflite model ships in its wheel)."""
 
     mode = "segment"
 
     def __init__(self):
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        try:
-            from mediapipe.python.solutions import selfie_segmentation
-        except ImportError:
-            raise UserError(SEGMENT_HINT) from None
         # model 1 ("landscape") is the faster one and suits wide dance frames
-        self._seg = selfie_segmentation.SelfieSegmentation(model_selection=1)
+        self._seg = mediapipe_solutions().selfie_segmentation.SelfieSegmentation(model_selection=1)
 
     def score(self, rgb: np.ndarray) -> np.ndarray:
         mask = self._seg.process(np.ascontiguousarray(rgb)).segmentation_mask
@@ -572,6 +561,4 @@ def _choose(samples: Sequence[np.ndarray], polarity: str, lim: Limits) -> tuple[
         return cutter, f"{why}; static camera, a dancer stands out from the clip's background in {found:.0%} of samples"
     trouble = (f"the background model finds a dancer in only {found:.0%} of samples" if found < 0.5 else
                f"over {cutter.unsettled:.0%} of the frame the background shows in fewer than 2 samples")
-    if segment_available():
-        return SegmentCutter(), f"{why}; {trouble}, so person segmentation"
-    return cutter, f"{why}; {trouble} (install 'deepdance[segment]' for person segmentation)"
+    return SegmentCutter(), f"{why}; {trouble}, so person segmentation"

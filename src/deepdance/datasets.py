@@ -11,11 +11,35 @@ import os
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .store import FRAMES, FrameStore, frame_bytes
 
 VAL_FRACTION = 0.1  # held out from the end of every clip, unless a run's training config says otherwise
+
+
+def epoch_seed(seed: int, epoch: int, *more: int) -> int:
+    """A seed for one epoch (and batch, rank...) of a training run: derived from the run's seed and the
+    position alone, so an epoch replays exactly whether the run went straight through or was resumed."""
+    return int(np.random.SeedSequence([seed & 0xFFFFFFFF, epoch, *more]).generate_state(1)[0])
+
+
+class Shuffle(Sampler):
+    """Every epoch's order drawn from (seed, epoch) only (Lightning calls `set_epoch` before each epoch),
+    never from the global random state, which a resumed run cannot restore."""
+
+    def __init__(self, n: int, seed: int):
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch))
+        return iter(torch.randperm(self.n, generator=g).tolist())
 
 
 def split_clips(clips, val_fraction: float) -> list[tuple[int, int, int]]:
@@ -63,15 +87,16 @@ class FrameReader(Dataset):
 
 
 class FrameData(L.LightningDataModule):
-    def __init__(self, store: FrameStore, *, batch_size: int, val_fraction: float):
+    def __init__(self, store: FrameStore, *, batch_size: int, val_fraction: float, seed: int = 0):
         super().__init__()
-        self.store, self.batch_size = store, batch_size
+        self.store, self.batch_size, self.seed = store, batch_size, seed
         parts = split_clips(store.clips, val_fraction)
         self.train_idx = np.concatenate([np.arange(a, c) for a, c, _ in parts])
         self.val_idx = np.concatenate([np.arange(c, b) for _, c, b in parts])
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(FrameReader(self.store, self.train_idx), batch_size=self.batch_size, shuffle=True,
+        return DataLoader(FrameReader(self.store, self.train_idx), batch_size=self.batch_size,
+                          sampler=Shuffle(len(self.train_idx), self.seed),
                           drop_last=len(self.train_idx) > self.batch_size)
 
     def val_dataloader(self) -> DataLoader:
@@ -104,14 +129,15 @@ def window_starts(parts, *, window: int, span: int) -> tuple[np.ndarray, np.ndar
 
 class LatentData(L.LightningDataModule):
     def __init__(self, latents: np.ndarray, train_starts: np.ndarray, val_starts: np.ndarray, *,
-                 span: int, batch_size: int, music: np.ndarray | None = None):
+                 span: int, batch_size: int, music: np.ndarray | None = None, seed: int = 0):
         super().__init__()
         self.latents, self.span, self.batch_size, self.music = latents, span, batch_size, music
+        self.seed = seed
         self.train_starts, self.val_starts = train_starts, val_starts
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(Windows(self.latents, self.train_starts, self.span, self.music),
-                          batch_size=self.batch_size, shuffle=True,
+                          batch_size=self.batch_size, sampler=Shuffle(len(self.train_starts), self.seed),
                           drop_last=len(self.train_starts) > self.batch_size)
 
     def val_dataloader(self) -> DataLoader:

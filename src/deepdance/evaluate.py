@@ -12,6 +12,7 @@ Writes into the output folder (default RUN/evaluation):
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -19,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import audio as A
+from . import limits
 from . import metrics as M
 from . import rhythm as R
 from .config import Config
@@ -46,6 +48,10 @@ class EvaluateConfig(Config):
     def __post_init__(self):
         if self.frames < 2 or self.seeds < 1:
             raise UserError("evaluate needs at least 2 frames and 1 seed")
+        limits.check_count("evaluate frames", self.frames, limits.MAX_FRAMES)
+        limits.check_count("seeds", self.seeds, 1000, unit=" dances")
+        if self.temperature is not None and not (math.isfinite(self.temperature) and self.temperature >= 0):
+            raise UserError(f"temperature must be a finite number, 0 or more; got {self.temperature}")
 
 
 MakeDance = Callable[[dict[str, Any]], Any]  # generation settings -> a Dance (frames, latents, fps, audio, beats)

@@ -189,11 +189,12 @@ def check_writable_dir(path: Path) -> None:
 
 
 def check_not_overlapping(out: str | os.PathLike, inputs: Iterable[str | os.PathLike | None], *,
-                          flag: str = "--out") -> None:
+                          flag: str = "--out", may_contain: bool = False) -> None:
     """Refuse an output that is, contains or lies inside one of `inputs` (symlinks resolved).
 
     Replacing such an output (`--force`) would delete the input; writing inside it would mix results
-    into the user's data.
+    into the user's data. `may_contain`: an output that only adds files beside the input may hold it
+    (training into a run folder that keeps its store in store/).
     """
     out = Path(out)
     target = out.resolve()
@@ -205,7 +206,7 @@ def check_not_overlapping(out: str | os.PathLike, inputs: Iterable[str | os.Path
             how = "is"
         elif source in target.parents:
             how = "lies inside"
-        elif target in source.parents:
+        elif target in source.parents and not may_contain:
             how = "contains"
         else:
             continue

@@ -23,6 +23,7 @@ import torch
 from .audio import MusicFeatures, beat_position, beat_seconds, features_for_file, lead_in
 from .checkpoint import load_model, model_meta
 from .conditioning import beat_steps, drum_beat, heard
+from . import limits
 from .config import Config
 from .errors import UserError
 from .limits import check_bpm
@@ -58,6 +59,19 @@ class GenerateConfig(Config):
             raise UserError("give the dance's length as frames or as seconds, not both")
         if self.interpolate < 0 or (self.temperature is not None and self.temperature < 0):
             raise UserError("interpolate and temperature cannot be negative")
+        if self.temperature is not None and not math.isfinite(self.temperature):
+            raise UserError(f"temperature must be a finite number, got {self.temperature}")
+        if self.start is not None and self.start < 0:
+            raise UserError(f"start must be a frame of the data (0 or more), got {self.start}")
+        if self.near is not None and self.near < 0:
+            raise UserError(f"near cannot be negative, got {self.near}")
+        if self.frames is not None:
+            limits.check_count("frames", self.frames, limits.MAX_FRAMES)
+        if self.seconds is not None:
+            limits.check_count("seconds", self.seconds, limits.MAX_SECONDS, unit=" s")
+        limits.check_count("interpolate", self.interpolate, limits.MAX_INTERPOLATE, unit=" in-between frames")
+        if self.frames is not None:
+            self.check_output(self.frames)
         if self.top_p is not None and not 0 < self.top_p <= 1:
             raise UserError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.from_noise and self.start is not None:
@@ -66,6 +80,16 @@ class GenerateConfig(Config):
             raise UserError("give either a song or a tempo (bpm), not both")
         if self.bpm is not None:
             check_bpm("bpm", self.bpm)
+
+    def check_output(self, steps: int, *, width: int | None = None, height: int | None = None) -> None:
+        """Refuse, before the roll-out, a dance whose frames (after interpolation) or decoded bytes would
+        exceed the documented limits."""
+        frames = (steps - 1) * (self.interpolate + 1) + 1
+        limits.check_estimate(f"{steps} steps with {self.interpolate} in-between frames each", frames,
+                              limits.MAX_FRAMES, unit=" frames")
+        if width and height:
+            limits.check_estimate(f"{frames} frames of {width}x{height}", frames * width * height,
+                                  limits.MAX_DANCE_BYTES, unit=" bytes", why="frames held for rendering")
 
     def steps(self, fps: float, song_seconds: float | None = None) -> int:
         """New steps at the data's `fps`: frames, seconds, the song's length, or the default."""
@@ -158,9 +182,14 @@ def _in_beats(seq, run_dir: Path, cfg: GenerateConfig, latents: np.ndarray, clip
     """Roll a music run's sequence model out in beat steps laid on the dance's music, then read the latent
     of every video frame off them. Returns (latents (frames, latent), beat times, audio file, notes)."""
     meta = model_meta(run_dir, "seq")
-    per_beat = int(meta["music"]["steps_per_beat"])
+    record = meta.get("music")
+    per_beat = record.get("steps_per_beat") if isinstance(record, dict) else None
+    if not isinstance(per_beat, int) or isinstance(per_beat, bool) or not 1 <= per_beat <= 64:
+        raise UserError(f"{run_dir / 'seq.json'}: 'music' must record 'steps_per_beat' (1-64) for a sequence model "
+                        f"that hears {seq.music_features} music features; got {record!r}")
     own, own_audio = read_music(run_dir)
     steps, table, lead, audio, beats, notes = dance_music(own, own_audio, cfg, fps, seq.window / per_beat)
+    cfg.check_output(steps, **_picture_size(run_dir))
     p0, p1 = beat_position(beats, [0.0, (steps - 1) / fps])
     n = int(math.ceil((p1 - p0) * per_beat)) + 1
     at = np.rint(beat_seconds(beats, p0 + np.arange(-seq.window, n) / per_beat) * fps).astype(int) + lead
@@ -176,6 +205,27 @@ def _in_beats(seq, run_dir: Path, cfg: GenerateConfig, latents: np.ndarray, clip
 
 
 # --- the dance ----------------------------------------------------------------------------------------
+def _picture_size(run_dir: Path) -> dict:
+    """The width and height of the run's pictures (from ae.json), for the size of a dance before making it."""
+    model = model_meta(run_dir, "ae").get("model", {})
+    w, h = model.get("width"), model.get("height")
+    return {"width": w, "height": h} if isinstance(w, int) and isinstance(h, int) else {}
+
+
+def _decode(representation, latents: torch.Tensor, k: int, batch_size: int) -> tuple[np.ndarray, torch.Tensor]:
+    """Interpolate (K in-betweens a step) and decode into one preallocated array, batch by batch: memory
+    for the frames once, not for the frames, a list of their batches and their concatenation."""
+    latents = interpolate(latents.float(), k)
+    frames = None
+    at = 0
+    for batch in representation.decode(latents, batch_size=batch_size):
+        if frames is None:
+            frames = np.empty((len(latents), *batch.shape[1:]), np.uint8)
+        frames[at:at + len(batch)] = batch
+        at += len(batch)
+    return frames, latents
+
+
 def generate(run_dir: str | os.PathLike, cfg: GenerateConfig) -> Dance:
     """A new dance from a trained run folder, at the data's frame rate times (interpolate + 1).
     The same run and config give the same frames."""
@@ -185,6 +235,9 @@ def generate(run_dir: str | os.PathLike, cfg: GenerateConfig) -> Dance:
         raise UserError(f"{run_dir} mixes a {representation.recipe!r} {representation.name} representation "
                         f"with a {seq.recipe!r} sequence model")
     latents, clips, fps = read_latents(run_dir, mmap=True)
+    if not latents.shape[1] == seq.latent == representation.latent:
+        raise UserError(f"{run_dir / 'latents.json'}: 'latent' {latents.shape[1]} does not match the models "
+                        f"(autoencoder {representation.latent}, sequence model {seq.latent}); encode the store again")
     opts = cfg.resolved(seq.recipe)
     generator = torch.Generator().manual_seed(cfg.seed)
     if seq.music_features:
@@ -193,6 +246,7 @@ def generate(run_dir: str | os.PathLike, cfg: GenerateConfig) -> Dance:
         if cfg.song is not None or cfg.bpm is not None:
             raise UserError(f"{run_dir} was trained without music, so it cannot follow a song or --bpm; "
                             f"train it on data with music (deepdance train --music-input on)")
+        cfg.check_output(cfg.steps(fps), **_picture_size(run_dir))
         window = _start_window(latents, clips, seq, cfg, generator)
         # the original samples nothing
         sampling = {"top_p": opts["top_p"], "near": opts["near"]} if seq.recipe == "default" else {}
@@ -201,6 +255,5 @@ def generate(run_dir: str | os.PathLike, cfg: GenerateConfig) -> Dance:
         beats, audio, notes = None, None, []
     if opts["project"]:
         out = representation.project(out, batch_size=cfg.batch_size)
-    out = interpolate(out.float(), cfg.interpolate)
-    frames = np.concatenate(list(representation.decode(out, batch_size=cfg.batch_size)))
+    frames, out = _decode(representation, out, cfg.interpolate, cfg.batch_size)
     return Dance(frames, out.numpy(), fps * (cfg.interpolate + 1), audio, beats, notes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 
 import torch
@@ -78,3 +79,15 @@ def is_rank_zero() -> bool:
 def barrier() -> None:
     if torch.distributed.is_initialized():
         torch.distributed.barrier()
+
+
+def stop_children() -> None:
+    """Spawned DDP processes must not outlive a training that stopped (by a signal or an error)."""
+    children = multiprocessing.active_children()
+    for p in children:
+        p.terminate()
+    for p in children:
+        p.join(5)
+        if p.is_alive():
+            p.kill()
+            p.join(5)

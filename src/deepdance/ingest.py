@@ -31,11 +31,11 @@ from tqdm import tqdm
 
 from . import limits, video
 from .config import Config
-from .cut import (MODES, POLARITIES, SEGMENT_HINT, Cutter, Limits, clean, dancer_share, make_cutter,
-                  segment_available)
+from .cut import MODES, POLARITIES, Cutter, Limits, clean, dancer_share, make_cutter
 from .errors import UserError
 from .files import check_new_folder, check_not_overlapping, check_writable_dir
 from .progress import say
+from .pose.estimator import mediapipe_solutions
 from .store import FrameStore, StoreWriter
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -472,8 +472,8 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
     check_not_overlapping(out, paths)  # with --force the inputs would be deleted
     check_new_folder(out, force=force)
     check_writable_dir(out.parent)
-    if cfg.cut == "segment" and not segment_available():
-        raise UserError(SEGMENT_HINT)
+    if cfg.cut == "segment":
+        mediapipe_solutions()   # a broken install fails here, not after decoding
     for p in paths:
         if not p.exists():
             raise UserError(f"no such file or folder: {p}")

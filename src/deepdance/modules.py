@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import random
 
 import lightning as L
+import numpy as np
 import torch
 from torch.nn import functional as F
 
+from .datasets import epoch_seed
+from .errors import check_interrupted
 from .representation import to_ink
 
 
@@ -94,3 +98,27 @@ class SeqModule(_Stage):
         args = seq_batch(batch)
         self.log("val_loss", self.model.loss(*args), on_epoch=True, prog_bar=True, batch_size=len(args[0]),
                  sync_dist=True)
+
+
+# --- the same randomness for the same (seed, epoch, batch): resume replays exactly -------------------
+class Replay(L.Callback):
+    """Every training batch draws its randomness (augmentation, dropout, corrupted codes) from (seed, epoch,
+    batch, rank) alone, so a resumed run replays the epochs it had not finished exactly as a run that went
+    straight through (the order of the batches comes from `datasets.Shuffle`). It also stops training at the
+    next batch when a signal arrived, should Python have dropped the exception the signal raised."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        check_interrupted()
+        s = epoch_seed(self.seed, trainer.current_epoch, batch_idx, trainer.global_rank)
+        torch.manual_seed(s)
+        np.random.seed(s)
+        random.seed(s)
+
+    def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0) -> None:
+        check_interrupted()
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        check_interrupted()

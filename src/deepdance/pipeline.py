@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -20,13 +21,14 @@ from .rhythm import bas
 from .config import Config
 from .errors import UserError
 from .evaluate import EvaluateConfig, MakeDance, compare, evaluate, run_facts
-from .files import check_not_overlapping, new_folder, read_json
+from .files import check_not_overlapping, check_writable_dir, new_folder, read_json
 from .generate import Dance, GenerateConfig, generate
 from .ingest import IngestConfig, ingest
 from .limits import MAX_FRAMES, at_most, check_fps, check_frames
 from .progress import say
 from .render import render_dance
-from .runfolder import CONFIG, METRICS, link_store, optional_store, relative, run_store, update_config, update_metrics
+from .runfolder import (CONFIG, METRICS, link_store, optional_store, relative, run_store, store_path, update_config,
+                        update_metrics)
 from .store import FrameStore
 from .synth import SynthConfig, synthesize
 from .train import TrainConfig, train
@@ -58,6 +60,7 @@ class RunConfig(Config):
         check_fps("run: ingest fps", self.ingest_fps)
         check_frames("run: the built-in dancer", self.seconds, self.fps, self.width * self.height)
         at_most("run: frames to generate", self.frames, MAX_FRAMES, "frames")
+        at_most("run: evaluate frames", self.evaluate_frames, MAX_FRAMES, "frames")
         if self.evaluate_frames < 0:
             raise UserError("evaluate frames cannot be negative")
         if self.evaluate_frames:
@@ -94,6 +97,14 @@ def _sections(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+# --- where results go ----------------------------------------------------------------------------------
+def _check_output(path: Path, what: str) -> None:
+    """An output folder must be a folder (or not exist yet) that we may write into: said before any work."""
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{what} {path} exists and is not a folder")
+    check_writable_dir(path)
+
+
 # --- the stages on a run folder -------------------------------------------------------------------------
 def train_run(store: str | os.PathLike | None, run_dir: str | os.PathLike, *, cfg: TrainConfig,
               stage: str = "all", resume: bool = False, force: bool = False,
@@ -101,18 +112,26 @@ def train_run(store: str | os.PathLike | None, run_dir: str | os.PathLike, *, cf
     """Train the models of a run on a store (None: the store the run already learns from); returns the
     flattened training figures."""
     run_dir = Path(run_dir)
+    _check_output(run_dir, "run folder")
     # a run folder may hold its own store (RUN/store), but is never the store nor inside it
-    if store is not None and run_dir.resolve() not in Path(store).resolve().parents:
-        check_not_overlapping(run_dir, [store], flag="--run")
+    check_not_overlapping(run_dir, [store if store is not None else store_path(run_dir)], flag="--run",
+                          may_contain=True)
     opened = FrameStore.open(store) if store is not None else None  # before anything is made
     trained = (run_dir / "ae.safetensors").exists() or (run_dir / "seq.safetensors").exists()
     if trained and not (resume or force or stage == "seq"):
         raise UserError(f"{run_dir} already holds a trained run (use --resume to continue or --force to start over)")
+    created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
-    opened = link_store(run_dir, store) if opened is not None else run_store(run_dir)
-    update_config(run_dir, train=cfg.to_dict(), data={"source": opened.manifest.source, "cut": opened.manifest.cut})
-    started = time.perf_counter()
-    figures = train(opened, run_dir, cfg, stage=stage, resume=resume, progress=progress)
+    try:
+        opened = link_store(run_dir, store) if opened is not None else run_store(run_dir)
+        update_config(run_dir, train=cfg.to_dict(), data={"source": opened.manifest.source, "cut": opened.manifest.cut})
+        started = time.perf_counter()
+        figures = train(opened, run_dir, cfg, stage=stage, resume=resume, progress=progress)
+    except BaseException:
+        # a run folder this call made and that holds nothing to resume from is not left behind half-made
+        if created and not any((run_dir / "checkpoints").glob("*.ckpt")):
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     update_metrics(run_dir, data=data_figures(opened),
                    timing={f"train_{stage}": round(time.perf_counter() - started, 2)}, **_sections(figures))
     return figures
@@ -126,6 +145,7 @@ def generate_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = Non
     out = Path(out) if out else run_dir
     if not (run_dir / "seq.safetensors").exists():
         raise UserError(f"{run_dir} has no trained sequence model; run 'deepdance train' first")
+    _check_output(out, "output folder")
     started = time.perf_counter()
     dance = generate(run_dir, cfg)
     gen_seconds = time.perf_counter() - started
@@ -165,12 +185,14 @@ def dance_maker(run_dir: str | os.PathLike) -> MakeDance:
 def evaluate_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = None, *, cfg: EvaluateConfig,
                  name: str | os.PathLike | None = None) -> dict[str, Any]:
     """`evaluate` a run on dances it generates with its own settings (see `evaluate.evaluate`)."""
+    _check_output(Path(out) if out else Path(run_dir) / "evaluation", "output folder")
     return evaluate(run_dir, out, cfg=cfg, make_dance=dance_maker(run_dir), name=name)
 
 
 def compare_runs(run_a: str | os.PathLike, run_b: str | os.PathLike, out: str | os.PathLike, *,
                  cfg: EvaluateConfig) -> dict[str, Any]:
     """`evaluate.compare` two runs on dances each generates with its own settings."""
+    _check_output(Path(out), "output folder")
     return compare(run_a, run_b, out, cfg=cfg, make_dances=(dance_maker(run_a), dance_maker(run_b)))
 
 

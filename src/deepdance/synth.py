@@ -26,6 +26,7 @@ from .dancer.choreo import BEATS_PER_BAR, BEATS_PER_PHRASE, MOVES, Choreography,
 from .dancer.music import SAMPLE_RATE, write_medley
 from .errors import UserError
 from .files import check_not_overlapping
+from .pose.skeleton import JOINTS, carried, from_dancer
 from .store import FrameStore, StoreWriter, frame_bytes
 
 MUSIC = "music.wav"
@@ -116,7 +117,8 @@ class SynthConfig(Config):
 
 
 class _Dancer:
-    """Body, camera and the choreography of each clip of one config: frames for any range."""
+    """Body, camera and the choreography of each clip of one config: poses for any range."""
+    known = JOINTS  # the built-in figure's joints are exact, face and hands included
 
     def __init__(self, cfg: SynthConfig):
         self.body = Body.from_seed(cfg.seed)
@@ -126,14 +128,17 @@ class _Dancer:
         self.choreos = [Choreography(cfg.seed + i, bpm=bpm, fps=cfg.fps, body=self.body, travel=self.camera.travel)
                         for i, bpm in enumerate(cfg.clip_tempos)]
 
-    def frames(self, start: int, stop: int) -> np.ndarray:
+    def poses(self, start: int, stop: int) -> np.ndarray:
         # a range may span clips, each danced from its own frame 0; the last clip goes on past the end
         ends = self.starts[1:] + [max(stop, self.starts[-1])]
         poses = []
         for a, b, choreo in zip(self.starts, ends, self.choreos):
             lo = min(max(start, a), b)
             poses.append(choreo.poses(lo - a, max(lo, min(stop, b)) - a))
-        return draw_poses(np.concatenate(poses), self.body, self.camera)
+        return np.concatenate(poses)
+
+    def frames(self, start: int, stop: int) -> np.ndarray:
+        return draw_poses(self.poses(start, stop), self.body, self.camera)
 
 
 class _MotionDancer:
@@ -145,11 +150,12 @@ class _MotionDancer:
         self.motion = load_motion(cfg.motion, fps=cfg.motion_fps, view=cfg.view).resample(cfg.fps)
         self.body = Body.from_seed(cfg.seed)
         self.camera = Camera.fit(cfg.width, cfg.height)
+        self.known = carried(self.motion.source)
 
-    def frames(self, start: int, stop: int) -> np.ndarray:
-        from .dancer.motion import motion_frames
+    def poses(self, start: int, stop: int) -> np.ndarray:
+        from .dancer.motion import motion_poses
 
-        return motion_frames(self.motion, self.body, self.camera, start, stop)
+        return motion_poses(self.motion, self.camera, start, stop)
 
 
 def render_frames(cfg: SynthConfig, start: int = 0, stop: int | None = None) -> np.ndarray:
@@ -215,8 +221,11 @@ def _write_frames(writer: StoreWriter, dancer, clips: list[tuple[int, int]], cfg
         def chunks():
             for a, b in clips:
                 for start in range(a, b, chunk):
-                    frames = dancer.frames(start, min(b, start + chunk))
-                    writer.append(frames)
+                    poses = dancer.poses(start, min(b, start + chunk))
+                    frames = draw_poses(poses, dancer.body, dancer.camera)
+                    # the joints as drawn: in the store's pixels, and in metres about the mid-hip
+                    joints = from_dancer(poses, dancer.body, dancer.camera, cfg.fps, known=dancer.known)
+                    writer.append(frames, poses=joints.joints2d, poses3d=joints.joints3d, joints=JOINTS)
                     bar.update(len(frames))
                     yield frames
                 writer.end_clip()

@@ -13,9 +13,7 @@ Files written into the run folder (see `runfolder.py` for the whole tree):
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import logging
 import os
 import time
 import warnings
@@ -27,9 +25,9 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from . import hardware
+from . import hardware, limits
 from .audio import features_for_store
-from .checkpoint import save_model
+from .checkpoint import check_checkpoint, save_model
 from .conditioning import MUSIC_COLUMNS, STEPS_PER_BEAT, beat_steps, heard
 from .config import Config
 from .datasets import VAL_FRACTION, FrameData, FrameReader, LatentData, split_clips, window_starts
@@ -38,8 +36,8 @@ from .files import read_json, write_json
 from .history import History
 from .models import RECIPE_DEFAULTS, RECIPES, build_autoencoder, build_sequence
 from .models.original import HEIGHT as ORIGINAL_HEIGHT, WIDTH as ORIGINAL_WIDTH
-from .modules import AEModule, SeqModule, seq_batch, silhouette_scores
-from .progress import say
+from .modules import AEModule, Replay, SeqModule, seq_batch, silhouette_scores
+from .progress import drop_tips, quiet_lightning, say
 from .representation import Pixels, to_ink
 from .runfolder import read_latents, read_music, write_latents, write_music
 from .store import FrameStore
@@ -72,6 +70,8 @@ class TrainConfig(Config):
             self.devices = int(self.devices)
         if min(self.latent, self.window, self.ae_epochs, self.seq_epochs, self.num_nodes) < 1:
             raise UserError("latent, window, epochs and num_nodes must be at least 1")
+        limits.check_count("latent size", self.latent, limits.MAX_LATENT)
+        limits.check_count("window", self.window, limits.MAX_WINDOW, unit=" latents")
         if self.batch_size is not None and self.batch_size < 1 or self.lr is not None and self.lr <= 0:
             raise UserError("batch size and learning rate must be positive")
         if not 0 <= self.val_fraction < 0.5:
@@ -94,23 +94,6 @@ class TrainConfig(Config):
 
 
 # --- one Lightning fit, shared by both stages --------------------------------------------------------
-class _NoTips(logging.Filter):
-    """Lightning's '💡 Tip: ... try installing litlogger / litmodels': advertisements, not news of this run.
-    Its real warnings and infos pass."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).lstrip().startswith("💡 Tip")
-
-
-_NO_TIPS = _NoTips()
-
-
-def _drop_tips() -> None:
-    """Filter the tips out of the logger Lightning says them through (adding the same filter twice is a no-op)."""
-    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
-        logging.getLogger(name).addFilter(_NO_TIPS)
-
-
 def _fit(module: L.LightningModule, data: L.LightningDataModule, run_dir: Path, name: str, cfg: TrainConfig, *,
          epochs: int, precision: str, resume: bool, progress: bool, history: History, has_val: bool) -> None:
     ckpt_dir = run_dir / "checkpoints"
@@ -120,19 +103,20 @@ def _fit(module: L.LightningModule, data: L.LightningDataModule, run_dir: Path, 
         saved = read_json(ckpt_dir / f"{name}.json") if (ckpt_dir / f"{name}.json").is_file() else None
         if saved != signature:
             raise UserError(f"cannot resume: {last} was trained with {saved}, these settings build {signature}")
+        check_checkpoint(last)
         ckpt_path = last
     else:
         last.unlink(missing_ok=True)
         ckpt_path = None
     if hardware.is_rank_zero():
         write_json(ckpt_dir / f"{name}.json", signature)
-    _drop_tips()
+    drop_tips()
     trainer = L.Trainer(
         accelerator=cfg.accelerator, devices=cfg.devices, num_nodes=cfg.num_nodes, strategy=hardware.strategy(cfg.accelerator, cfg.devices, cfg.num_nodes),
         precision=precision, max_epochs=epochs, logger=False, enable_progress_bar=progress,
         enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=1.0 if has_val else 0,
         default_root_dir=run_dir,
-        callbacks=[history, ModelCheckpoint(dirpath=ckpt_dir, filename=name, save_top_k=1,
+        callbacks=[Replay(cfg.seed), history, ModelCheckpoint(dirpath=ckpt_dir, filename=name, save_top_k=1,
                                             enable_version_counter=False)])
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
@@ -140,25 +124,11 @@ def _fit(module: L.LightningModule, data: L.LightningDataModule, run_dir: Path, 
         warnings.filterwarnings("ignore", ".*exists and is not empty.*")  # our own resume signature lives there
         warnings.filterwarnings("ignore", ".*treespec, LeafSpec.*")  # Lightning internals, not ours
         # weights_only: our checkpoints hold tensors and plain values, so nothing is unpickled
-        trainer.fit(module, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
-
-
-def _quiet(progress: bool):
-    """Lightning's start-up chatter (GPU available, TPU...) only when a progress bar is shown too."""
-    if progress:
-        return contextlib.nullcontext()
-    logger = logging.getLogger("lightning.pytorch")
-
-    @contextlib.contextmanager
-    def ctx():
-        level = logger.level
-        logger.setLevel(logging.WARNING)
         try:
-            yield
-        finally:
-            logger.setLevel(level)
-
-    return ctx()
+            trainer.fit(module, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
+        except BaseException:
+            hardware.stop_children()
+            raise
 
 
 # --- the stages --------------------------------------------------------------------------------------
@@ -195,7 +165,7 @@ def train_autoencoder(store: FrameStore, run_dir: str | os.PathLike, cfg: TrainC
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = build_autoencoder(cfg.recipe, **_ae_kwargs(store, cfg))
     model = model.to(memory_format=torch.channels_last)
-    data = FrameData(store, batch_size=cfg.get("batch_size"), val_fraction=cfg.val_fraction)
+    data = FrameData(store, batch_size=cfg.get("batch_size"), val_fraction=cfg.val_fraction, seed=cfg.seed)
     if hasattr(model, "init_output_bias"):  # the original recipe (see models/original.py)
         pick = data.train_idx[np.linspace(0, len(data.train_idx) - 1, min(1000, len(data.train_idx))).astype(int)]
         model.init_output_bias(float(store.ink(pick).mean()))
@@ -204,7 +174,7 @@ def train_autoencoder(store: FrameStore, run_dir: str | os.PathLike, cfg: TrainC
     module = AEModule(model, lr=cfg.get("lr"), onecycle=cfg.get("onecycle"), augment=cfg.get("augment"))
     precision = cfg.precision_for()
     started = time.perf_counter()
-    with _quiet(progress):
+    with quiet_lightning(progress):
         _fit(module, data, run_dir, "ae", cfg, epochs=cfg.ae_epochs, precision=precision, resume=resume,
              progress=progress, history=history, has_val=len(data.val_idx) > 0)
     seconds = time.perf_counter() - started
@@ -274,16 +244,15 @@ def train_sequence(run_dir: str | os.PathLike, cfg: TrainConfig, *, music: bool 
     model = build_sequence(cfg.recipe, **kwargs)
     train_starts, val_starts = window_starts(parts, window=cfg.window, span=model.span)
     if not len(train_starts):
-        raise UserError(f"too few frames to train the sequence model: it needs clips of at least {model.span} "
-                        f"training frames (window {cfg.window})")
+        raise _too_few(cfg, model.span, rows is not None)
     if hasattr(model, "fit_codebook"):
         model.fit_codebook(torch.from_numpy(poses), seed=cfg.seed)  # the poses of the training frames
     data = LatentData(latents, train_starts, val_starts, span=model.span, batch_size=cfg.get("batch_size"),
-                      music=rows)
+                      music=rows, seed=cfg.seed)
     module = SeqModule(model, lr=cfg.get("lr"), onecycle=cfg.get("onecycle"))
     precision = cfg.precision_for()
     started = time.perf_counter()
-    with _quiet(progress):
+    with quiet_lightning(progress):
         _fit(module, data, run_dir, "seq", cfg, epochs=cfg.seq_epochs, precision=precision, resume=resume,
              progress=progress, history=History(run_dir, "seq", lines=not progress), has_val=len(val_starts) > 0)
     seconds = time.perf_counter() - started
@@ -298,6 +267,35 @@ def train_sequence(run_dir: str | os.PathLike, cfg: TrainConfig, *, music: bool 
                                            if rows is not None else None})
     hardware.barrier()
     return out
+
+
+def _too_few(cfg: TrainConfig, span: int, music: bool) -> UserError:
+    return UserError(f"too few frames to train the sequence model: it needs a clip of at least {span} training "
+                     f"{'beat steps' if music else 'frames'} (window {cfg.window}), after the held-out "
+                     f"{cfg.val_fraction:.0%} of each clip")
+
+
+def sequence_span(cfg: TrainConfig) -> int:
+    """Length of one training sequence of the sequence model these settings build."""
+    kwargs = {"latent": 1, "window": cfg.window}
+    if cfg.recipe == "default":
+        kwargs.update(codes=2, predict=cfg.predict)
+    return build_sequence(cfg.recipe, **kwargs).span
+
+
+def check_sequence_data(store: FrameStore, cfg: TrainConfig, music: bool) -> None:
+    """Refuse, before the autoencoder trains, data too short for the sequence model: the same windows
+    `train_sequence` will cut, counted in frames, or for a music run in beat steps (the music is analysed
+    now rather than after the autoencoder; the analysis is cached in the store)."""
+    clips = store.clips
+    if music:
+        features = features_for_store(store)
+        clips = beat_steps(np.zeros((len(store), 1), np.float32), heard(features.features), clips,
+                           features.beats.times, store.fps).clips
+    span = sequence_span(cfg)
+    starts, _ = window_starts(split_clips(clips, cfg.val_fraction), window=cfg.window, span=span)
+    if not len(starts):
+        raise _too_few(cfg, span, music)
 
 
 def hears_music(store: FrameStore, cfg: TrainConfig) -> bool:
@@ -337,6 +335,11 @@ def train(store: FrameStore, run_dir: str | os.PathLike, cfg: TrainConfig, *, st
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     music = hears_music(store, cfg)
+    if stage in ("seq", "all"):
+        check_sequence_data(store, cfg, music)
+    if resume:  # a checkpoint to resume from is checked before any stage starts
+        for last in sorted((run_dir / "checkpoints").glob("*.ckpt")):
+            check_checkpoint(last)
     figures: dict[str, Any] = {}
     if stage in ("ae", "all"):
         done = _done(run_dir, "ae", cfg.ae_epochs) if resume else None

@@ -165,6 +165,29 @@ def _ellipse_extent(width, depth, lat, fwd, e) -> np.ndarray:
     return np.sqrt(a * a + b * b)
 
 
+FACE = ("nose", "l_eye", "r_eye", "l_ear", "r_ear")
+
+
+def face_points(poses3d: np.ndarray, body: Body) -> np.ndarray:
+    """Nose, eyes and ears (..., 5, 3) of poses (..., J, 3), placed on the head's ellipsoid.
+
+    The figure has no face joints; these points are where a face drawn on its head goes (the colour
+    rendering draws one there), so pose estimates of the figure can be scored against them. The face
+    looks along the shoulders' forward direction, the head leaning along neck -> head, as the head is drawn.
+    """
+    p = np.asarray(poses3d, np.float64)
+    up = _unit(p[..., J["head"], :] - p[..., J["neck"], :], [0, 1.0, 0])
+    lat = p[..., J["l_shoulder"], :] - p[..., J["r_shoulder"], :]
+    lat = _unit(lat - up * (lat * up).sum(-1, keepdims=True), [1.0, 0, 0])
+    fwd = np.cross(lat, up)   # left x up: toward the camera for a dancer facing it
+    hw, hh, hd = body.head_size
+    head = p[..., J["head"], :]
+    offsets = ((0.95 * hd, 0.0, -0.15 * hh),     # (forward, left, up) in head units
+               (0.75 * hd, 0.40 * hw, 0.12 * hh), (0.75 * hd, -0.40 * hw, 0.12 * hh),
+               (-0.10 * hd, 0.95 * hw, 0.0), (-0.10 * hd, -0.95 * hw, 0.0))
+    return np.stack([head + fwd * f + lat * s + up * u for f, s, u in offsets], -2)
+
+
 class _Layout:
     """Every shape of every pose in a batch, as fixed-point pixel arrays ready for cv2."""
 

@@ -14,11 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from ..pose.skeleton import COCO17
 from .body import JOINTS, J
 from .staging import FOOT_DROP, HEAD_LEN, REST, REST_CHAIN, chain_length, frame_rate, stage, unit
 
-COCO17 = ("nose", "l_eye", "r_eye", "l_ear", "r_ear", "l_shoulder", "r_shoulder", "l_elbow", "r_elbow",
-          "l_wrist", "r_wrist", "l_hip", "r_hip", "l_knee", "r_knee", "l_ankle", "r_ankle")
 _C = {n: i for i, n in enumerate(COCO17)}
 _LIMBS = COCO17[5:]
 _MIN_SCORE = 0.2           # keypoints less sure than this are filled in from neighbouring frames

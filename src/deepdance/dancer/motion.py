@@ -52,11 +52,11 @@ class Motion:
         return replace(self, poses=poses, fps=fps)
 
 
-def motion_frames(motion: Motion, body: Body, camera: Camera, start: int = 0, stop: int | None = None) -> np.ndarray:
-    """Frames [start, stop) of the motion as uint8 (N, H, W) silhouettes, dancer 0 on 255.
+def motion_poses(motion: Motion, camera: Camera, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Poses [start, stop) of the motion as the stage shows them (N, J, 3).
 
     The travel is shrunk (feet slide a little) so the pelvis stays within `camera.travel` of centre stage;
-    the factor comes from the whole clip, so frames rendered in chunks equal frames rendered at once.
+    the factor comes from the whole clip, so poses taken in chunks equal poses taken at once.
     """
     stop = len(motion.poses) if stop is None else stop
     x = motion.poses[:, J["pelvis"], 0]
@@ -64,7 +64,12 @@ def motion_frames(motion: Motion, body: Body, camera: Camera, start: int = 0, st
     k = min(1.0, camera.travel / reach) if reach > 0 else 1.0
     poses = motion.poses[start:stop].copy()
     poses[..., 0] += (k - 1.0) * poses[:, J["pelvis"], 0][:, None]
-    return draw_poses(poses, body, camera)
+    return poses
+
+
+def motion_frames(motion: Motion, body: Body, camera: Camera, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Frames [start, stop) of the motion as uint8 (N, H, W) silhouettes, dancer 0 on 255."""
+    return draw_poses(motion_poses(motion, camera, start, stop), body, camera)
 
 
 def load_motion(path, *, fps: float | None = None, view: str | int | None = None) -> Motion:

@@ -20,6 +20,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .. import limits
+
 
 class Autoencoder(nn.Module):
     recipe = "default"
@@ -28,6 +30,15 @@ class Autoencoder(nn.Module):
                  channels: tuple[int, ...] = (16, 32, 64), fold: int = 2, noise: float = 0.05,
                  latent_l2: float = 1e-3, dice: float = 0.5):
         super().__init__()
+        for name, value, low, high in (("width", width, 8, 8192), ("height", height, 8, 8192),
+                                       ("latent", latent, 1, limits.MAX_LATENT), ("fold", fold, 1, 8)):
+            limits.check_setting(name, value, low, high)
+        if not isinstance(channels, (list, tuple)) or not 1 <= len(channels) <= 6:
+            raise ValueError(f"'channels' must be a list of 1 to 6 layer widths, got {channels!r}")
+        for c in channels:
+            limits.check_setting("channels", c, 1, 1024)
+        for name, value in (("noise", noise), ("latent_l2", latent_l2), ("dice", dice)):
+            limits.check_setting(name, value, 0, 100, integer=False)
         self.width, self.height, self.latent = width, height, latent
         self.channels, self.fold = tuple(channels), fold
         self.noise, self.latent_l2, self.dice = noise, latent_l2, dice
@@ -35,6 +46,7 @@ class Autoencoder(nn.Module):
         self.pad_h, self.pad_w = -height % stride, -width % stride
         self.grid = ((height + self.pad_h) // stride, (width + self.pad_w) // stride)
         flat = self.channels[-1] * self.grid[0] * self.grid[1]
+        limits.check_parameters("autoencoder", 2 * flat * latent + 16 * sum(c * c for c in self.channels))
 
         # --- encoder: each 4x4 stride-2 conv halves the picture
         layers, c = [], fold * fold

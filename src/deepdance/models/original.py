@@ -24,6 +24,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .. import limits
+
 WIDTH, HEIGHT = 200, 120
 
 
@@ -55,6 +57,7 @@ class OriginalAutoencoder(nn.Module):
         super().__init__()
         if (width, height) != (WIDTH, HEIGHT):
             raise ValueError(f"the original recipe needs {WIDTH}x{HEIGHT} frames, got {width}x{height}")
+        limits.check_setting("latent", latent, 1, limits.MAX_LATENT)
         self.width, self.height, self.latent = width, height, latent
 
         # --- encoder
@@ -111,6 +114,8 @@ class OriginalLSTM(nn.Module):
 
     def __init__(self, *, latent: int = 128, window: int = 10):
         super().__init__()
+        limits.check_setting("latent", latent, 1, limits.MAX_LATENT)
+        limits.check_setting("window", window, 1, limits.MAX_WINDOW)
         self.latent, self.window = latent, window
         self.lstm1 = nn.LSTM(latent, 512, batch_first=True)
         self.lstm2 = nn.LSTM(512, 256, batch_first=True)

