@@ -319,7 +319,8 @@ def cmd_run(args) -> None:
     result = run(args.video, args.out, cfg=cfg, train_cfg=train_config_from_args(args), generate_cfg=gen,
                  store=args.store, force=args.force, progress=on_terminal())
     print(f"run folder: {result}")
-    for name in ("dance.mp4", "dance.gif", "contact_sheet.png", "metrics.json", "plots",
+    for name in ("dance.mp4", "dance.gif", "contact_sheet.png", "dance.bvh", "dance_keypoints.npz",
+                 "dance_skeleton.mp4", "metrics.json", "plots",
                  "evaluation/report.html"):
         if (result / name).exists():
             print(f"  {name:<22} {result / name}")

@@ -78,7 +78,7 @@ class Pixels:
     def __init__(self, ae: torch.nn.Module):
         self.ae = ae.to(memory_format=torch.channels_last)
         self.recipe, self.latent = ae.recipe, ae.latent
-        self.size = (ae.width, ae.height)
+        self.size = self._own = (getattr(ae, "width", 0), getattr(ae, "height", 0))
 
     @classmethod
     def load(cls, run_dir: str | os.PathLike) -> "Pixels":
@@ -99,7 +99,7 @@ class Pixels:
         latents = torch.as_tensor(np.asarray(latents, np.float32))
         for i in range(0, len(latents), batch_size):
             pictures = to_pictures(self.ae.probs(latents[i:i + batch_size].to(device)))
-            if self.size != (self.ae.width, self.ae.height):   # another output size: scaled, smoothly
+            if self.size != self._own:   # another output size: scaled, smoothly
                 pictures = np.stack([cv2.resize(p, self.size, interpolation=cv2.INTER_LINEAR) for p in pictures])
             yield pictures
 
