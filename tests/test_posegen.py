@@ -117,3 +117,45 @@ def test_tiny_pose_run_end_to_end(store, tmp_path):
     info = probe(outputs["video"])
     assert (info["width"], info["height"]) == (800, 480) and abs(info["fps"] - 24) < 0.1
     assert load_motion(outputs["keypoints"]).poses.shape[0] == 47   # 24 steps at 12 fps, shown at 24 fps
+
+
+def test_retime_interpolates_between_steps():
+    import torch
+
+    from deepdance.generate import GenerateConfig, retime
+
+    z = torch.arange(5, dtype=torch.float32)[:, None].repeat(1, 3)   # 5 steps at 12 fps
+    out = retime(z, 12.0, 30.0)
+    assert len(out) == 11 and torch.allclose(out[:, 0], torch.arange(11) * 0.4)   # no repeated frames
+    assert retime(z, 12.0, 12.0) is z
+    with pytest.raises(Exception, match="size"):
+        GenerateConfig(size="800by480")
+
+
+def test_freeze_frames_sees_short_pauses():
+    from deepdance import metrics as M
+    from helpers import dancer
+
+    real = dancer(240)
+    paused = real.copy()
+    for i in range(0, 240, 6):   # every sixth frame held for one frame: too short for the smoothed figure
+        paused[i + 1] = paused[i]
+    report = M.quality_report([paused], real[:200], real[200:], 12.0)
+    assert report["freeze_frames"] >= report["freeze_frames_real"] + 0.1
+    assert report["freeze"] <= report["freeze_real"] + 0.05
+
+
+def test_pose_figures_against_the_real_dancer(store):
+    from deepdance import pose_metrics as P
+
+    real = np.asarray(store.poses(), np.float64)
+    same = P.pose_figures(real, real, store.fps)
+    assert same["kinetic_fd"] < 3 * same["kinetic_fd_real"] + 1e-9
+    still = np.repeat(real[:1], len(real), 0)   # a statue: no kinetic energy, nothing slides
+    frozen = P.pose_figures(still, real, store.fps)
+    assert frozen["kinetic_fd"] > 3 * same["kinetic_fd"] and frozen["foot_sliding"] == 0
+    skate = still.copy()
+    skate[:, :, 0] += np.arange(len(real))[:, None] * 2.0   # gliding sideways, feet on the floor
+    assert P.pose_figures(skate, real, store.fps)["foot_sliding"] > same["foot_sliding_real"]
+    beats = np.arange(0, 12, 0.5)
+    assert P.pose_figures(real, real, store.fps, beats=beats, real_beats=beats)["bas_joints"] > 0.5
