@@ -22,7 +22,8 @@ from deepdance.synth import SynthConfig, render_frames
 FPS = 12.0  # the rate of the hand-made dances
 
 # the smallest training that runs every step on the CPU in about a second
-TINY = dict(latent=8, window=3, predict=3, ae_epochs=1, seq_epochs=1, batch_size=32, precision="32-true",
+# the pixel path, as before poses (tests/test_posegen.py runs the pose path, the default on stores with poses)
+TINY = dict(represent="pixels", latent=8, window=3, predict=3, ae_epochs=1, seq_epochs=1, batch_size=32, precision="32-true",
             accelerator="cpu", val_fraction=0.2)
 
 

@@ -67,10 +67,11 @@ def test_train_flags_map_to_the_train_config():
     assert train_config_from_args(parse(["train", "S", "--run", "R"])) == TrainConfig()
     args = parse(["train", "S", "--run", "R", "--recipe", "default", "--latent", "16", "--window", "5",
                   "--ae-epochs", "2", "--seq-epochs", "3", "--batch-size", "8", "--devices", "2", "--num-nodes", "1",
-                  "--precision", "32-true", "--accelerator", "cpu", "--seed", "7", "--music-input", "off"])
+                  "--precision", "32-true", "--accelerator", "cpu", "--seed", "7", "--music-input", "off",
+                  "--represent", "pixels"])
     assert train_config_from_args(args) == TrainConfig(
         latent=16, window=5, ae_epochs=2, seq_epochs=3, batch_size=8, devices=2, num_nodes=1,
-        precision="32-true", accelerator="cpu", seed=7, music_input="off")
+        precision="32-true", accelerator="cpu", seed=7, music_input="off", represent="pixels")
 
 
 def test_generate_flags_map_to_the_generate_config():

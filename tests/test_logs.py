@@ -34,7 +34,7 @@ def test_lightning_tips_are_dropped_and_its_other_messages_kept():
 def test_a_run_logged_to_a_file_is_short_and_plain(tmp_path):
     run = tmp_path / "run"
     args = ["run", "--out", str(run), "--seconds", "10", "--bpm", "120", "--size", "80x48", "--latent", "8",
-            "--window", "3", "--ae-epochs", "2", "--seq-epochs", "2", "--batch-size", "16",
+            "--window", "3", "--ae-epochs", "2", "--seq-epochs", "2", "--batch-size", "16", "--represent", "pixels",
             "--precision", "32-true", "--accelerator", "cpu", "--frames", "30", "--evaluate-frames", "24"]
     # stdout and stderr into one pipe, as `make demo > log 2>&1`: neither is a terminal
     result = subprocess.run([sys.executable, "-m", "deepdance", *args], stdout=subprocess.PIPE,

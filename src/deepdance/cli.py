@@ -80,6 +80,9 @@ def _add_synth_flags(p: argparse.ArgumentParser) -> None:
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recipe", choices=["default", "original"], default="default",
                    help="'original' rebuilds the original project's networks for comparison")
+    p.add_argument("--represent", choices=["pose", "pixels"], default=None,
+                   help="what the sequence model learns: the dancer's poses, drawn by a body fitted to it, or "
+                        "an autoencoder's latents of the silhouettes (default: pose where the data has poses)")
     p.add_argument("--latent", type=_positive(int), default=None, help="latent size (default 128)")
     p.add_argument("--window", type=_positive(int), default=None, help="latents the sequence model reads (default 10)")
     p.add_argument("--ae-epochs", type=_positive(int), default=None)
@@ -161,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="dance to a drum beat made at this tempo (runs trained with music)")
     p.add_argument("--seed", type=int, default=None, help="generation seed (default 0)")
     _add_generate_flags(p)
+    _add_output_flags(p)
     p.add_argument("--out", type=Path, default=None, help="output folder (default: the run folder)")
     p.set_defaults(func=cmd_generate)
 
@@ -190,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="steps of each evaluation dance (default 1200; 0 skips the evaluation)")
     _add_synth_flags(p)
     _add_train_flags(p)
+    _add_output_flags(p, "dance-")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("app", help="a local web page: train, generate, watch and download dances (offline)")
@@ -206,6 +211,14 @@ def _add_generate_flags(p: argparse.ArgumentParser) -> None:
     start.add_argument("--from-noise", action="store_true", help="start from a random window")
     p.add_argument("--temperature", type=float, default=None, help="sampling temperature (0 = deterministic)")
     p.add_argument("--interpolate", type=int, default=0, help="in-between frames per generated step")
+
+
+def _add_output_flags(p: argparse.ArgumentParser, prefix: str = "") -> None:
+    p.add_argument(f"--{prefix}size", dest="out_size", default=None, metavar="WxH",
+                   help="size of the dance's pictures (default, poses: the source's aspect ratio, at least 480 "
+                        "tall, e.g. 800x480)")
+    p.add_argument(f"--{prefix}fps", dest="out_fps", type=_positive(float), default=None,
+                   help="frame rate of the dance video, poses interpolated between steps (default, poses: 24)")
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -250,7 +263,7 @@ def cmd_pose(args) -> None:
 def train_config_from_args(args):
     from .train import TrainConfig
 
-    fields = {"recipe": args.recipe, "latent": args.latent, "window": args.window,
+    fields = {"recipe": args.recipe, "represent": args.represent, "latent": args.latent, "window": args.window,
               "ae_epochs": args.ae_epochs, "seq_epochs": args.seq_epochs, "batch_size": args.batch_size,
               "devices": args.devices, "num_nodes": args.num_nodes, "precision": args.precision,
               "accelerator": args.accelerator, "seed": args.seed, "music_input": args.music_input}
@@ -262,7 +275,8 @@ def generate_config_from_args(args):
 
     fields = {"frames": args.frames, "seconds": args.seconds, "start": args.start,
               "from_noise": args.from_noise or None, "seed": args.seed, "temperature": args.temperature,
-              "interpolate": args.interpolate, "song": str(args.song) if args.song else None, "bpm": args.bpm}
+              "interpolate": args.interpolate, "song": str(args.song) if args.song else None, "bpm": args.bpm,
+              "size": args.out_size, "fps": args.out_fps}
     return GenerateConfig(**{k: v for k, v in fields.items() if v is not None})
 
 
@@ -320,11 +334,13 @@ def cmd_run(args) -> None:
                                          ("evaluate_frames", args.evaluate_frames),
                                          ("tempos", args.tempos or None))
                        if v is not None})
-    gen = GenerateConfig(frames=cfg.frames, seed=cfg.seed, song=str(args.song) if args.song else None)
+    gen = GenerateConfig(frames=cfg.frames, seed=cfg.seed, song=str(args.song) if args.song else None,
+                         size=args.out_size, fps=args.out_fps)
     result = run(args.video, args.out, cfg=cfg, train_cfg=train_config_from_args(args), generate_cfg=gen,
                  store=args.store, force=args.force, progress=on_terminal())
     print(f"run folder: {result}")
-    for name in ("dance.mp4", "dance.gif", "contact_sheet.png", "metrics.json", "plots",
+    for name in ("dance.mp4", "dance.gif", "contact_sheet.png", "dance.bvh", "dance_keypoints.npz",
+                 "dance_skeleton.mp4", "metrics.json", "plots",
                  "evaluation/report.html"):
         if (result / name).exists():
             print(f"  {name:<22} {result / name}")

@@ -22,6 +22,7 @@ import numpy as np
 from . import audio as A
 from . import limits
 from . import metrics as M
+from . import pose_metrics as P
 from . import rhythm as R
 from .config import Config
 from .datasets import VAL_FRACTION, split_clips
@@ -74,10 +75,11 @@ def check_trained(run_dir: Path) -> FrameStore:
     return store
 
 
-def _dances(run_dir: Path, cfg: EvaluateConfig, make_dance: MakeDance) -> list:
-    """`cfg.seeds` dances from the run with its saved generation settings, to its own music if it has any."""
+def _dances(run_dir: Path, cfg: EvaluateConfig, make_dance: MakeDance, store: FrameStore) -> list:
+    """`cfg.seeds` dances from the run with its saved generation settings, to its own music if it has any,
+    drawn at the data's size and frame rate (the figures compare them with the real frames)."""
     base = {**(saved_config(run_dir, "generate") or {}), "frames": cfg.frames, "seconds": None, "song": None,
-            "bpm": None}
+            "bpm": None, "size": f"{store.width}x{store.height}", "fps": store.fps}
     if cfg.temperature is not None:
         base["temperature"] = cfg.temperature
     return [make_dance({**base, "seed": cfg.seed + i}) for i in range(cfg.seeds)]
@@ -100,7 +102,7 @@ def music_figures(cfg: EvaluateConfig, store: FrameStore, dance, make_dance: Mak
     }
     for bpm in M.TEMPO_CHECKS:
         d = make_dance({"seconds": TEMPO_CHECK_SECONDS, "bpm": bpm, "seed": cfg.seed,
-                        "temperature": cfg.temperature})
+                        "temperature": cfg.temperature, "size": f"{store.width}x{store.height}", "fps": store.fps})
         period = R.dominant_period(d.frames, d.fps)
         out[f"period_{bpm}bpm"] = period if np.isfinite(period) else None
         out[f"period_{bpm}bpm_follows_beat"] = R.matches_beat(period, bpm, tolerance=TEMPO_TOLERANCE)
@@ -115,7 +117,7 @@ def _evaluate(run_dir: Path, out: Path, cfg: EvaluateConfig, make_dance: MakeDan
     if dances is None:
         if make_dance is None:
             raise ValueError("evaluate needs either dances or make_dance")
-        made = _dances(run_dir, cfg, make_dance)
+        made = _dances(run_dir, cfg, make_dance, store)
         dances, gen_fps = [d.frames for d in made], made[0].fps
         latents, audio = made[0].latents, made[0].audio or store.audio_path
     else:
@@ -127,6 +129,7 @@ def _evaluate(run_dir: Path, out: Path, cfg: EvaluateConfig, make_dance: MakeDan
     figures = M.quality_report(dances, train, heldout, fps, gen_fps=gen_fps)
     if made is not None and made[0].beats is not None and len(made[0].beats) > 1:
         figures.update(music_figures(cfg, store, made[0], make_dance))
+    figures.update(pose_report(store, M.resample(dances[0], gen_fps, fps), made[0] if made else None))
     files = render_dance(dances[0], out, fps=gen_fps, audio=audio)
 
     main = M.resample(dances[0], gen_fps, fps)
@@ -148,6 +151,28 @@ def _evaluate(run_dir: Path, out: Path, cfg: EvaluateConfig, make_dance: MakeDan
               "files": {k: v.name for k, v in files.items()}}
     write_json(out / "evaluation.json", result)
     return result, Column(Path(name).name, figures, images, files["video"], said.lines)
+
+
+POSE_ESTIMATE_FRAMES = 720   # frames of a dance without joints (pixels) the estimator finds joints in
+
+
+def pose_report(store: FrameStore, main: np.ndarray, dance) -> dict[str, Any]:
+    """The pose figures of the main dance (frames at the data's rate): a person found in its frames beside
+    the real frames; with the data's poses, the kinetic, foot and beat figures on joints (the dance's own
+    joints, or for a dance without any those the estimator finds in its frames, `pose_joints` says which)."""
+    real_frames = store.frames(0, len(store))
+    out: dict[str, Any] = {"human_found": P.human_found(main), "human_found_real": P.human_found(real_frames)}
+    real = store.poses()
+    if real is None:
+        return out
+    if dance is not None and dance.joints is not None:
+        joints, out["pose_joints"] = M.resample(dance.joints, dance.fps, store.fps), "generated"
+    else:
+        joints, out["pose_joints"] = P.estimate_joints(main[:POSE_ESTIMATE_FRAMES]), "estimated (BlazePose)"
+    beats = dance.beats if dance is not None else None
+    real_beats = A.features_for_store(store).beats.times if store.audio_path is not None else None
+    out.update(P.pose_figures(joints, np.asarray(real), store.fps, beats=beats, real_beats=real_beats))
+    return out
 
 
 def run_facts(run_dir: Path) -> Facts:

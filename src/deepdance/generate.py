@@ -7,7 +7,8 @@ dances to music: a song (`song`), a drum beat made at `bpm`, or else the music o
 
 Frame count: `frames` new steps (default: the length of the song, else 600); with `interpolate` = K
 in-between frames per step the output holds (frames - 1) * (K + 1) + 1 frames (linear interpolation of
-latents, as the original did).
+latents, as the original did). With `fps` (or the representation's own frame rate: poses are shown at
+24 fps) the latents are interpolated linearly at that rate instead. `size` sets the pictures' size.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from .audio import MusicFeatures, beat_position, beat_seconds, features_for_file
 from .checkpoint import load_model, model_meta
 from .conditioning import beat_steps, drum_beat, heard
 from . import limits
-from .config import Config
+from .config import Config, parse_size
 from .errors import UserError
-from .limits import check_bpm
+from .limits import check_bpm, check_fps
 from .models import RECIPE_DEFAULTS
 from .representation import load_representation
 from .runfolder import read_latents, read_music
@@ -49,8 +50,16 @@ class GenerateConfig(Config):
     song: str | None = None           # a song to dance to (wav, mp3, ogg, m4a, flac, or a video's sound)
     bpm: float | None = None          # or a drum beat made at this tempo
     batch_size: int = 256             # frames decoded at once
+    size: str | None = None           # WIDTHxHEIGHT of the pictures; None: the representation's (poses: the
+                                      # source's aspect, >= 480 tall; pixels: the frames it learnt)
+    fps: float | None = None          # frame rate of the pictures (latents interpolated between steps);
+                                      # None: the representation's (poses: 24), else the data's x (interpolate + 1)
 
     def __post_init__(self):
+        if self.size is not None:
+            parse_size(self.size)
+        if self.fps is not None:
+            check_fps("generate: fps", self.fps)
         if self.frames is not None and self.frames < 1 or self.batch_size < 1:
             raise UserError("frames and batch size must be at least 1")
         if self.seconds is not None and not self.seconds > 0:
@@ -115,6 +124,8 @@ class Dance:
     audio: Path | None = None
     beats: np.ndarray | None = None
     notes: list[str] = dataclasses.field(default_factory=list)
+    joints: np.ndarray | None = None    # (N, 21, 3) in the data's pixels, for a representation of poses
+    source: tuple[int, int] | None = None   # the data's picture size (width, height) the joints are in
 
 
 # --- the roll-out ------------------------------------------------------------------------------------
@@ -126,6 +137,17 @@ def interpolate(latents: torch.Tensor, k: int) -> torch.Tensor:
     a, b = latents[:-1, None], latents[1:, None]
     steps = (a + t[None, :, None] * (b - a)).reshape(-1, latents.shape[1])
     return torch.cat([steps, latents[-1:]])
+
+
+def retime(latents: torch.Tensor, from_fps: float, to_fps: float) -> torch.Tensor:
+    """Latents at `from_fps` linearly interpolated at `to_fps` over the same span of time."""
+    n = len(latents)
+    if n < 2 or from_fps == to_fps:
+        return latents
+    t = torch.arange(int(math.floor((n - 1) * to_fps / from_fps + 1e-9)) + 1, dtype=torch.float64) * (from_fps / to_fps)
+    lo = t.floor().long().clamp(0, n - 1)
+    hi, w = (lo + 1).clamp(max=n - 1), (t - lo).to(latents.dtype)[:, None]
+    return (1 - w) * latents[lo] + w * latents[hi]
 
 
 # --- the roll-out ------------------------------------------------------------------------------------
@@ -255,5 +277,13 @@ def generate(run_dir: str | os.PathLike, cfg: GenerateConfig) -> Dance:
         beats, audio, notes = None, None, []
     if opts["project"]:
         out = representation.project(out, batch_size=cfg.batch_size)
-    frames, out = _decode(representation, out, cfg.interpolate, cfg.batch_size)
-    return Dance(frames, out.numpy(), fps * (cfg.interpolate + 1), audio, beats, notes)
+    show_fps, k = cfg.fps or representation.fps, 0
+    if show_fps:
+        out = retime(out.float(), fps, show_fps)
+    else:
+        show_fps, k = fps * (cfg.interpolate + 1), cfg.interpolate
+    if cfg.size is not None:
+        representation.size = parse_size(cfg.size)
+    frames, out = _decode(representation, out, k, cfg.batch_size)
+    joints = representation.joints(out.numpy()) if hasattr(representation, "joints") else None
+    return Dance(frames, out.numpy(), show_fps, audio, beats, notes, joints, getattr(representation, "source", None))

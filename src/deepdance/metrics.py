@@ -401,6 +401,8 @@ def quality_report(generated: list[np.ndarray], train_real: np.ndarray, heldout_
         "motion_energy": float(raw_gen.mean()) if len(raw_gen) else 0.0,
         "motion_energy_real": float(raw_real.mean()) if len(raw_real) else 0.0,
         "freeze": _freeze_from(gen_energy, real_energy), "freeze_real": _freeze_from(real_energy, real_energy),
+        # frame by frame, not averaged over 0.25 s: a pause of a frame or two counts
+        "freeze_frames": _freeze_from(raw_gen, raw_real), "freeze_frames_real": _freeze_from(raw_real, raw_real),
         "collapse": collapse(main), "collapse_real": float(np.mean(collapse_real)) if collapse_real else None,
         "fsd": fsd, "fsd_real": fsd_real,
         "fkd": fkd, "fkd_real": fkd_real,
@@ -417,6 +419,9 @@ TEMPO_CHECKS = (100, 130)  # BPM of the drum beats a music run dances to in `eva
 # The bars the default recipe must meet: name -> (how it reads, test on a quality_report)
 BARS = {
     "freeze": ("≤ real + 0.05", lambda r: r["freeze"] <= r["freeze_real"] + 0.05),
+    "freeze_frames": ("≤ real + 0.05", lambda r: r["freeze_frames"] <= r["freeze_frames_real"] + 0.05),
+    # pose figures (evaluate adds them; see pose_metrics.py)
+    "human_found": ("≥ 0.85, or ≥ real where real is lower", lambda r: r["human_found"] >= min(0.85, r["human_found_real"])),
     "collapse": ("≥ 0.8", lambda r: r["collapse"] >= 0.8),
     "fsd": ("≤ 2 × real halves", lambda r: r["fsd"] <= 2 * r["fsd_real"]),
     "repetition": ("≤ 0.8", lambda r: r["repetition"] <= 0.8),
@@ -453,6 +458,11 @@ BADNESS = {
     "fragments": lambda v, real: abs(v - 1),
     "motion_energy": _towards_real,
     "freeze": lambda v, real: v,
+    "freeze_frames": lambda v, real: v,
+    "human_found": lambda v, real: -v,
+    "kinetic_fd": lambda v, real: v,
+    "foot_sliding": lambda v, real: v,
+    "bas_joints": lambda v, real: -v,
     "collapse": _towards_real,
     "fsd": lambda v, real: v,
     "fkd": lambda v, real: v,

@@ -25,6 +25,7 @@ from .files import check_not_overlapping, check_writable_dir, new_folder, read_j
 from .generate import Dance, GenerateConfig, generate
 from .ingest import IngestConfig, ingest
 from .limits import MAX_FRAMES, at_most, check_fps, check_frames
+from .pose.export import export_dance
 from .progress import say
 from .render import render_dance
 from .runfolder import (CONFIG, METRICS, link_store, optional_store, relative, run_store, store_path, update_config,
@@ -156,6 +157,8 @@ def generate_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = Non
     audio = dance.audio or (store.audio_path if store is not None else None)
     started = time.perf_counter()
     outputs = render_dance(dance.frames, out, fps=dance.fps, audio=audio)
+    if dance.joints is not None:   # a dance of poses: dance.bvh, dance_keypoints.npz, dance_skeleton.mp4
+        outputs.update(export_dance(out, dance.joints, dance.fps, source=dance.source, frames=dance.frames))
     render_seconds = time.perf_counter() - started
     figures = M.generation_report(dance.frames, real_sample(store)) if store is not None else \
         {"frames": len(dance.frames)}

@@ -7,6 +7,8 @@ plugs in here without touching them.
 
 Pixels (the original idea): an autoencoder over silhouettes. Decoding thresholds at 0.5; `project`
 decodes, thresholds, keeps the largest region and encodes again, so every frame shows one crisp dancer.
+Poses (`pose/space.py`): normalised joints, the root's travel and which joints are seen; decoding draws
+the body fitted to the dancer (`pose/figure.py`) at any size. A run folder holds one: pose.json or ae.*.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ import torch
 
 from .checkpoint import load_model
 from .datasets import FrameReader
+from .pose.space import POSE_FILE, Poses
 from .store import FrameStore
+
+REPRESENTATIONS = ("pose", "pixels")
 
 
 class Representation(Protocol):
@@ -29,6 +34,8 @@ class Representation(Protocol):
     name: str
     recipe: str
     latent: int
+    size: tuple[int, int]    # (width, height) of the pictures `decode` makes; may be set before decoding
+    fps: float | None        # the frame rate its dances are shown at by default (None: the data's)
 
     def encode(self, store: FrameStore, *, batch_size: int = 256) -> np.ndarray:
         """Every frame of `store` as a latent: (N, latent) float32."""
@@ -66,10 +73,12 @@ def largest_region(masks: np.ndarray) -> np.ndarray:
 class Pixels:
     """Silhouette frames through the run's autoencoder (ae.safetensors + ae.json)."""
     name = "pixels"
+    fps = None
 
     def __init__(self, ae: torch.nn.Module):
         self.ae = ae.to(memory_format=torch.channels_last)
         self.recipe, self.latent = ae.recipe, ae.latent
+        self.size = self._own = (getattr(ae, "width", 0), getattr(ae, "height", 0))
 
     @classmethod
     def load(cls, run_dir: str | os.PathLike) -> "Pixels":
@@ -89,7 +98,10 @@ class Pixels:
         device = next(self.ae.parameters()).device
         latents = torch.as_tensor(np.asarray(latents, np.float32))
         for i in range(0, len(latents), batch_size):
-            yield to_pictures(self.ae.probs(latents[i:i + batch_size].to(device)))
+            pictures = to_pictures(self.ae.probs(latents[i:i + batch_size].to(device)))
+            if self.size != self._own:   # another output size: scaled, smoothly
+                pictures = np.stack([cv2.resize(p, self.size, interpolation=cv2.INTER_LINEAR) for p in pictures])
+            yield pictures
 
     @torch.no_grad()
     def project(self, latents: torch.Tensor, *, batch_size: int = 256) -> torch.Tensor:
@@ -104,5 +116,7 @@ class Pixels:
 
 
 def load_representation(run_dir: str | os.PathLike) -> Representation:
-    """The trained representation of a run folder."""
+    """The trained representation of a run folder: poses where it has pose.json, else pixels."""
+    if (Path(run_dir) / POSE_FILE).is_file():
+        return Poses.load(run_dir)
     return Pixels.load(run_dir)

@@ -1,8 +1,9 @@
-"""Stage: train a run's representation (the autoencoder over frames, then every frame's latent) and the
-sequence model over those latents, with Lightning.
+"""Stage: train a run's representation (the pose statistics and fitted body, or the autoencoder over frames;
+then every frame's latent) and the sequence model over those latents, with Lightning.
 
 Files written into the run folder (see `runfolder.py` for the whole tree):
-    ae.safetensors + ae.json        weights + {recipe, model config, train config, epochs, figures}
+    pose.json                       the pose representation (represent "pose"): statistics, fitted body
+    ae.safetensors + ae.json        (represent "pixels") weights + {recipe, model config, train config, epochs, figures}
     latents.npy + latents.json      every frame's latent, float32 (N, latent), + the clips they belong to
     music.npy + music.json + music.*   what a music run's sequence model heard, and the music itself
     seq.safetensors + seq.json
@@ -37,8 +38,9 @@ from .history import History
 from .models import RECIPE_DEFAULTS, RECIPES, build_autoencoder, build_sequence
 from .models.original import HEIGHT as ORIGINAL_HEIGHT, WIDTH as ORIGINAL_WIDTH
 from .modules import AEModule, Replay, SeqModule, seq_batch, silhouette_scores
+from .pose.space import POSE_FILE
 from .progress import drop_tips, quiet_lightning, say
-from .representation import Pixels, to_ink
+from .representation import REPRESENTATIONS, Pixels, Poses, load_representation, to_ink
 from .runfolder import read_latents, read_music, write_latents, write_music
 from .store import FrameStore
 
@@ -46,6 +48,8 @@ from .store import FrameStore
 @dataclasses.dataclass
 class TrainConfig(Config):
     recipe: str = "default"             # "default" or "original" (the original project's networks)
+    represent: str = "auto"             # "pose", "pixels", or auto: pose where the store has poses (and the
+                                        # default recipe), else pixels
     latent: int = 128                   # latent size
     window: int = 10                    # latents the sequence model reads
     ae_epochs: int = 24
@@ -66,6 +70,10 @@ class TrainConfig(Config):
     def __post_init__(self):
         if self.recipe not in RECIPES:
             raise UserError(f"unknown recipe {self.recipe!r}: choose one of {', '.join(RECIPES)}")
+        if self.represent not in ("auto", *REPRESENTATIONS):
+            raise UserError(f"unknown representation {self.represent!r}: choose auto, {', '.join(REPRESENTATIONS)}")
+        if self.recipe == "original" and self.represent == "pose":
+            raise UserError("the original recipe learns pixels; use --represent pixels or the default recipe")
         if isinstance(self.devices, str) and self.devices.strip().isdigit():
             self.devices = int(self.devices)
         if min(self.latent, self.window, self.ae_epochs, self.seq_epochs, self.num_nodes) < 1:
@@ -88,6 +96,14 @@ class TrainConfig(Config):
         """batch_size / lr / onecycle / augment: the config's value, or the recipe's default."""
         value = getattr(self, key, None)
         return RECIPE_DEFAULTS[self.recipe][key] if value is None else value
+
+    def representation(self, store: FrameStore) -> str:
+        """"pose" or "pixels": `represent`, with auto resolved on the store."""
+        if self.represent != "auto":
+            if self.represent == "pose" and store.poses() is None:
+                raise UserError(f"{store.path} has no poses to learn from; use --represent pixels")
+            return self.represent
+        return "pose" if store.poses() is not None and self.recipe == "default" else "pixels"
 
     def precision_for(self) -> str:
         return hardware.resolve_precision(self.precision, self.accelerator)
@@ -189,15 +205,28 @@ def train_autoencoder(store: FrameStore, run_dir: str | os.PathLike, cfg: TrainC
     return out
 
 
+def fit_poses(store: FrameStore, run_dir: str | os.PathLike) -> dict[str, Any]:
+    """The pose representation of the store (statistics, the body fitted to its silhouettes) -> pose.json.
+    Returns pose.scale (median torso length, pixels), pose.thick, pose.seconds."""
+    started = time.perf_counter()
+    poses = Poses.fit(store)
+    if hardware.is_rank_zero():
+        poses.save(run_dir)
+    hardware.barrier()
+    return {"pose.scale": round(poses.scale, 3), "pose.thick": poses.figure.thick,
+            "pose.seconds": round(time.perf_counter() - started, 2)}
+
+
 def encode_store(store: FrameStore, run_dir: str | os.PathLike) -> Path:
     """Every frame of the store through the run's representation: latents.npy (N, latent) float32, plus
     latents.json with the clips and the frame rate, so the sequence stage needs only the run folder."""
     run_dir = Path(run_dir)
-    representation = Pixels.load(run_dir)
-    ae = representation.ae
-    if (store.width, store.height) != (ae.width, ae.height):
-        raise UserError(f"the autoencoder of {run_dir} was trained on {ae.width}x{ae.height} frames, "
-                        f"the store has {store.width}x{store.height}")
+    representation = load_representation(run_dir)
+    if isinstance(representation, Pixels):
+        ae = representation.ae
+        if (store.width, store.height) != (ae.width, ae.height):
+            raise UserError(f"the autoencoder of {run_dir} was trained on {ae.width}x{ae.height} frames, "
+                            f"the store has {store.width}x{store.height}")
     latents = representation.encode(store)
     if hardware.is_rank_zero():
         write_latents(run_dir, latents, fps=store.fps, clips=store.clips)
@@ -327,9 +356,10 @@ def _done(run_dir: Path, name: str, epochs: int) -> dict | None:
 
 def train(store: FrameStore, run_dir: str | os.PathLike, cfg: TrainConfig, *, stage: str = "all",
           resume: bool = False, progress: bool = True) -> dict[str, Any]:
-    """Train a run: stage "ae" (autoencoder, then encode every frame), "seq" (sequence model on the latents;
-    encodes first if latents.npy is missing) or "all". resume=True continues interrupted stages from their
-    last checkpoint and skips the ones already finished. Returns the figures of the stages it ran."""
+    """Train a run: stage "ae" (the representation: the pose statistics or the autoencoder, then encode every
+    frame), "seq" (sequence model on the latents; encodes first if latents.npy is missing) or "all".
+    resume=True continues interrupted stages from their last checkpoint and skips the ones already finished.
+    Returns the figures of the stages it ran."""
     if stage not in ("ae", "seq", "all"):
         raise UserError(f"unknown stage {stage!r}: choose ae, seq or all")
     run_dir = Path(run_dir)
@@ -340,8 +370,17 @@ def train(store: FrameStore, run_dir: str | os.PathLike, cfg: TrainConfig, *, st
     if resume:  # a checkpoint to resume from is checked before any stage starts
         for last in sorted((run_dir / "checkpoints").glob("*.ckpt")):
             check_checkpoint(last)
-    figures: dict[str, Any] = {}
-    if stage in ("ae", "all"):
+    represent = cfg.representation(store)
+    figures: dict[str, Any] = {"represent": represent}
+    if stage in ("ae", "all") and represent == "pose":
+        say(f"pose: the pose representation of {len(store)} frames, the body fitted to the dancer")
+        figures.update(fit_poses(store, run_dir))
+        started = time.perf_counter()
+        encode_store(store, run_dir)
+        figures["encode.seconds"] = round(time.perf_counter() - started, 2)
+    elif stage in ("ae", "all"):
+        if hardware.is_rank_zero():
+            (run_dir / POSE_FILE).unlink(missing_ok=True)   # a pixel run decodes with its autoencoder
         done = _done(run_dir, "ae", cfg.ae_epochs) if resume else None
         if done is not None and (run_dir / "latents.npy").is_file():
             figures.update(done)

@@ -22,6 +22,8 @@ FAILED = {
     "sharpness": "the frames are blurred: the dancer's outline was not learnt",
     "fragments": "the dancer falls apart into separate pieces",
     "freeze": "the dance stands still more often than the dancer did",
+    "freeze_frames": "the dance pauses, frame by frame, more often than the dancer did",
+    "human_found": "a pose estimator finds no person in many of the frames",
     "collapse": "the dance slows down into one pose",
     "fsd": "the shapes are not the dancer's",
     "repetition": "the dance repeats itself in a loop",
@@ -51,7 +53,8 @@ class Facts:
         data, ae, train = metrics.get("data", {}), metrics.get("ae", {}), config.get("train", {})
         return cls(frames=data.get("frames"), fps=data.get("fps"), recipe=train.get("recipe", "default"),
                    val_iou=ae.get("val_iou"), seq_epochs=metrics.get("seq", {}).get("epochs"),
-                   music=bool(metrics.get("seq", {}).get("music")))
+                   music=bool(metrics.get("seq", {}).get("music")),
+                   representation=str(metrics.get("train", {}).get("represent", "pixels")))
 
     @property
     def seconds(self) -> float | None:
@@ -79,7 +82,11 @@ def advice(name: str, f: Facts) -> str:
         return "the silhouettes themselves may be in pieces: look at the store's preview.png and try another --cut"
     if outline:
         return "try more --ae-epochs, or check the cut in the store's preview.png"
-    if name in ("freeze", "collapse"):
+    if name == "human_found":
+        return "the frames do not read as a person: " + (
+            "try --represent pose (the data has poses)" if f.representation == "pixels" else
+            "check the pose track of the footage (deepdance pose)")
+    if name in ("freeze", "freeze_frames", "collapse"):
         return "try a higher --temperature (e.g. 1.0) or more --seq-epochs" + \
             ("; the footage may be too short to learn varied moves" if _short_for_pixels(f) else "")
     if name in ("repetition", "diversity"):

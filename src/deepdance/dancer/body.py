@@ -261,6 +261,9 @@ class _Layout:
             caps.append((nj + 2, nj + 3, 0.024, 0.012))
         a_i = np.array([c[0] for c in caps])
         b_i = np.array([c[1] for c in caps])
+        # the joint each shape hangs from, for `hidden`: a hand (nj, nj + 1) goes with its wrist, hair with the head
+        owner = np.array(list(range(nj)) + [J["l_wrist"], J["r_wrist"]] + [J["head"]] * (len(extra) - 2 + 1))
+        self.cap_joints = (owner[a_i], owner[b_i])
         r0 = np.array([c[2] for c in caps]) * s
         r1 = np.array([c[3] for c in caps]) * s
         p2 = px(pts)
@@ -279,6 +282,7 @@ class _Layout:
             p2 = px(pts)
             ends[len(pts[0]) - 1] = 0.5 * hh
         idx = np.array(sorted(ends))
+        self.disc_joints = owner[idx]
         self.discs = self._fix(p2[:, idx])
         self.disc_r = [max(1, int(round(ends[i] * s * _ONE))) for i in idx]
 
@@ -313,14 +317,19 @@ class _Layout:
     def _fix(a: np.ndarray) -> np.ndarray:
         return np.round(a * _ONE).astype(np.int32)
 
-    def draw(self, i: int, img: np.ndarray) -> None:
+    def draw(self, i: int, img: np.ndarray, hidden: np.ndarray | None = None) -> None:
         aa = cv2.LINE_AA
         cv2.fillPoly(img, [self.torso[i]], 0, aa, _SHIFT)
         if self.skirt is not None:
             cv2.fillConvexPoly(img, self.skirt[i], 0, aa, _SHIFT)
-        for q in self.quads[i]:
+        quads, discs, radii = self.quads[i], self.discs[i].tolist(), self.disc_r
+        if hidden is not None and hidden.any():   # limbs and joints of a hidden joint are not drawn
+            quads = quads[~(hidden[self.cap_joints[0]] | hidden[self.cap_joints[1]])]
+            keep = ~hidden[self.disc_joints]
+            discs, radii = [d for d, k in zip(discs, keep) if k], [r for r, k in zip(radii, keep) if k]
+        for q in quads:
             cv2.fillConvexPoly(img, q, 0, aa, _SHIFT)
-        for c, r in zip(self.discs[i].tolist(), self.disc_r):
+        for c, r in zip(discs, radii):
             cv2.circle(img, c, r, 0, -1, aa, _SHIFT)
         axes = self.head_axes[i].tolist()
         cv2.ellipse(img, self.head_c[i].tolist(), axes, float(self.head_angle[i]), 0, 360, 0, -1, aa, _SHIFT)
@@ -330,9 +339,11 @@ class _Layout:
 
 
 def draw_poses(poses3d: np.ndarray, body: Body, camera: Camera, *, origin=None, yaw=0.0,
-               out: np.ndarray | None = None) -> np.ndarray:
+               out: np.ndarray | None = None, hidden: np.ndarray | None = None) -> np.ndarray:
     """Silhouettes of a batch of poses (N, J, 3): uint8 (N, H, W), dancer 0 (black) on 255 (white).
 
+    `hidden` (N, J) bool: joints not drawn, nor the limbs that end at them (a dancer seen from the waist
+    up has no legs to draw); the torso and the head are always drawn.
     `origin` (pixels, (2,) or (N, 2)) overrides the camera's, e.g. to follow a dancer; `yaw` ((,) or (N,))
     turns each figure about the vertical axis through the world origin before projecting.
     """
@@ -347,8 +358,9 @@ def draw_poses(poses3d: np.ndarray, body: Body, camera: Camera, *, origin=None, 
     out[...] = 255
     if n:
         layout = _Layout(poses, body, camera, org, yaw)
+        hide = None if hidden is None else np.broadcast_to(np.asarray(hidden, bool), (n, len(JOINTS)))
         for i in range(n):
-            layout.draw(i, out[i])
+            layout.draw(i, out[i], None if hide is None else hide[i])
     return out
 
 

@@ -84,6 +84,35 @@ def _fill(track: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(t, t[ok], track[ok, d]) for d in range(track.shape[1])], -1)
 
 
+def flat_poses(limbs: np.ndarray, face: np.ndarray | None, scale: float) -> np.ndarray:
+    """COCO-17's limb keypoints (F, 12, 2) (shoulders to ankles, x right, y up) and the middle of the face
+    (F, 2, NaN in a frame with no face keypoint, or None) -> flat poses (F, J, 3) in body units (`scale`
+    body units a keypoint unit). The trunk joints COCO lacks sit along the hips -> shoulders line, the head
+    leans toward the face (along the trunk without one), a short foot continues the shin."""
+    n_frames = len(limbs)
+    flat = np.zeros((n_frames, len(JOINTS), 3))
+    for i, n in enumerate(_LIMBS):
+        flat[:, J[n], :2] = limbs[:, i]
+    flat *= scale
+    hip_mid = (flat[:, J["l_hip"]] + flat[:, J["r_hip"]]) / 2
+    sh_mid = (flat[:, J["l_shoulder"]] + flat[:, J["r_shoulder"]]) / 2
+    trunk = sh_mid - hip_mid
+    # the pelvis, spine, chest and neck sit along the trunk as in the built-in figure
+    top = REST[J["l_shoulder"], 1] - REST[J["l_hip"], 1]
+    for n in ("pelvis", "spine", "chest", "neck"):
+        flat[:, J[n]] = hip_mid + trunk * ((REST[J[n], 1] - REST[J["l_hip"], 1]) / top)
+    neck = flat[:, J["neck"]]
+    toward = trunk
+    if face is not None:
+        to_face = np.concatenate([np.asarray(face, np.float64) * scale, np.zeros((n_frames, 1))], 1) - neck
+        toward = np.where(np.isfinite(to_face).all(-1, keepdims=True), to_face, trunk)
+    flat[:, J["head"]] = neck + unit(toward, trunk) * HEAD_LEN
+    for s in "lr":   # a short foot continuing the shin (seen from the front, a foot points at the camera)
+        shin = flat[:, J[f"{s}_ankle"]] - flat[:, J[f"{s}_knee"]]
+        flat[:, J[f"{s}_toe"]] = flat[:, J[f"{s}_ankle"]] + unit(shin, [0.0, -1.0, 0.0]) * -FOOT_DROP
+    return flat
+
+
 def _coco_poses(kp: np.ndarray, det: np.ndarray | None, name: str) -> tuple[np.ndarray, dict]:
     """Keypoints (F, 17, 2|3) in picture pixels (y down) -> flat poses (F, J, 3) scaled to body units."""
     xy = kp[..., :2] * [1.0, -1.0]
@@ -107,20 +136,7 @@ def _coco_poses(kp: np.ndarray, det: np.ndarray | None, name: str) -> tuple[np.n
     for n in _LIMBS:
         flat[:, J[n], :2] = pts[n]
     scale = REST_CHAIN / max(float(np.median(chain_length(flat))), 1e-12)
-    flat *= scale
-    hip_mid = (flat[:, J["l_hip"]] + flat[:, J["r_hip"]]) / 2
-    sh_mid = (flat[:, J["l_shoulder"]] + flat[:, J["r_shoulder"]]) / 2
-    trunk = sh_mid - hip_mid
-    # the pelvis, spine, chest and neck sit along the trunk as in the built-in figure
-    top = REST[J["l_shoulder"], 1] - REST[J["l_hip"], 1]
-    for n in ("pelvis", "spine", "chest", "neck"):
-        flat[:, J[n]] = hip_mid + trunk * ((REST[J[n], 1] - REST[J["l_hip"], 1]) / top)
-    neck = flat[:, J["neck"]]
-    toward = trunk if face is None else np.concatenate([face * scale, np.zeros((len(kp), 1))], 1) - neck
-    flat[:, J["head"]] = neck + unit(toward, trunk) * HEAD_LEN
-    for s in "lr":   # a short foot continuing the shin (seen from the front, a foot points at the camera)
-        shin = flat[:, J[f"{s}_ankle"]] - flat[:, J[f"{s}_knee"]]
-        flat[:, J[f"{s}_toe"]] = flat[:, J[f"{s}_ankle"]] + unit(shin, [0.0, -1.0, 0.0]) * -FOOT_DROP
+    flat = flat_poses(np.stack([pts[n] for n in _LIMBS], 1), face, scale)
     mapping = {n: n for n in _LIMBS}
     mapping.update(pelvis="mid-hips", spine="mid-hips -> mid-shoulders", chest="mid-hips -> mid-shoulders",
                    neck="mid-shoulders, raised", head="neck -> face (nose, eyes, ears)",

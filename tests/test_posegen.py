@@ -1,0 +1,161 @@
+"""The pose representation: poses <-> latents, the fitted body drawn at any size, exports read back,
+and a tiny pose run end to end (the pixel run is tested in test_pipeline / test_train)."""
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from deepdance.dancer.bvh import parse_bvh, skeleton_positions
+from deepdance.dancer.motion import load_motion
+from deepdance.pose.export import BVH_NAMES, BVH_POINT, bvh_motion, dance_ppu, export_dance
+from deepdance.pose.figure import default_size
+from deepdance.pose.skeleton import INDEX, PoseTrack
+from deepdance.pose.space import Poses
+from deepdance.representation import load_representation
+from deepdance.synth import SynthConfig, synthesize
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return synthesize(SynthConfig(seconds=12, fps=12, seed=1, bpm=120.0, preview=False),
+                      tmp_path_factory.mktemp("pose") / "store", progress=False)
+
+
+def test_poses_round_trip_and_sizes(store, tmp_path):
+    rep = Poses.fit(store)
+    rep.save(tmp_path)
+    rep = Poses.load(tmp_path)   # the run folder alone decodes
+    z = rep.encode(store)
+    assert z.shape == (len(store), rep.latent) and np.isfinite(z).all()
+    real = np.asarray(store.poses())
+    back = rep.joints(z)
+    known = np.isfinite(real[..., :2]).all(-1)
+    assert np.abs(back[..., :2][known] - real[..., :2][known]).max() < 1e-3
+    assert ((back[..., 2] > 0) == (known & (real[..., 2] > 0))).all()
+    assert default_size((200, 120)) == (800, 480) and rep.size == (800, 480)
+    frames = np.concatenate(list(rep.decode(z[:5])))
+    assert frames.shape == (5, 480, 800) and frames.dtype == np.uint8
+    assert 0 < (frames < 128).mean() < 0.3 and len(np.unique(frames)) > 2   # a body, anti-aliased
+    snapped = rep.project(__import__("torch").from_numpy(z[:5] * 0.9))
+    assert set(np.unique(snapped.numpy()[:, -21:])) <= {0.0, 1.0}
+
+
+def test_waist_up_dancer_has_no_legs(store):
+    rep = Poses.fit(store)
+    j = np.asarray(store.poses()[:4]).copy()
+    legs = [INDEX[n] for n in ("l_knee", "r_knee", "l_ankle", "r_ankle", "l_toe", "r_toe")]
+    full = np.concatenate(list(rep.decode(rep.latents(j))))
+    j[:, legs] = [np.nan, np.nan, 0.0]
+    half = np.concatenate(list(rep.decode(rep.latents(j))))
+    knee_y = int(np.asarray(store.poses()[:4])[:, legs[0], 1].min() * 4)   # below the knees
+    assert (full[:, knee_y:] < 128).mean() > 0.005 and (half[:, knee_y:] < 128).mean() == 0
+
+
+def test_exports_read_back(store, tmp_path):
+    bvh_lib = pytest.importorskip("bvh")
+    rep = Poses.fit(store)
+    joints = rep.joints(rep.encode(store)[:48])
+    frames = np.concatenate(list(rep.decode(rep.encode(store)[:48])))
+    out = export_dance(tmp_path, joints, 24.0, source=rep.source, frames=frames)
+    assert {"bvh", "keypoints", "skeleton"} <= set(out) and out["skeleton"].stat().st_size > 0
+    height_cm = 170.0
+    _, _, _, expected = bvh_motion(joints, dance_ppu(joints), rep.source)
+    # our reader
+    skel, values, frame_time = parse_bvh(out["bvh"].read_text())
+    assert abs(frame_time - 1 / 24) < 1e-6
+    ours = skeleton_positions(skel, values, [skel.names.index(n) for n in BVH_NAMES])
+    assert np.abs(ours - expected).max() < 0.01 * height_cm
+    # an independent reader (the `bvh` package), with forward kinematics done here by scipy
+    mocap = bvh_lib.Bvh(out["bvh"].read_text())
+    assert mocap.nframes == 48
+    names = mocap.get_joints_names()
+    pos, rot = {}, {}
+    for name in names:
+        chans = mocap.joint_channels(name)
+        vals = np.array([mocap.frame_joint_channels(f, name, chans) for f in range(48)], float)
+        offset = np.array(mocap.joint_offset(name), float)
+        angles = vals[:, [chans.index(c) for c in ("Zrotation", "Xrotation", "Yrotation")]]
+        r = Rotation.from_euler("ZXY", angles, degrees=True).as_matrix()
+        parent = mocap.joint_parent(name)
+        if parent is None:
+            pos[name], rot[name] = vals[:, :3], r
+        else:
+            pos[name] = pos[parent.name] + np.einsum("fij,j->fi", rot[parent.name], offset)
+            rot[name] = rot[parent.name] @ r
+    theirs = np.stack([pos[n] for n in BVH_NAMES], 1)
+    assert np.abs(theirs - expected).max() < 0.01 * height_cm
+    # seen from the front, the file's joints are the dance's joints
+    src = joints[:, [INDEX[BVH_POINT["LeftForeArm"]]], :2]
+    k = BVH_NAMES.index("LeftForeArm")
+    ppu = dance_ppu(joints)
+    xy = theirs[:, [k], :2] / height_cm * ppu * [1, -1] + [rep.source[0] / 2, rep.source[1]]
+    assert np.abs(xy - src).max() < 0.01 * ppu
+    # the keypoints: the AIST++ layout, read by synth --motion
+    track = PoseTrack.load(out["keypoints"])
+    assert track.joints2d.shape == (48, 21, 3) and track.size == (800, 480)
+    with np.load(out["keypoints"]) as data:
+        assert data["keypoints2d"].shape == (1, 48, 17, 3)
+    assert load_motion(out["keypoints"]).poses.shape[0] == 48
+    assert load_motion(out["bvh"]).poses.shape[0] == 48
+
+
+@pytest.mark.slow
+def test_tiny_pose_run_end_to_end(store, tmp_path):
+    from deepdance.generate import GenerateConfig
+    from deepdance.pipeline import generate_run, train_run
+    from deepdance.train import TrainConfig
+
+    run = tmp_path / "run"
+    figures = train_run(store.path, run, cfg=TrainConfig(seq_epochs=1, seed=0), progress=False)
+    assert figures["represent"] == "pose" and (run / "pose.json").is_file()
+    assert not (run / "ae.safetensors").exists()
+    assert load_representation(run).name == "pose"
+    outputs = generate_run(run, cfg=GenerateConfig(frames=24, seed=0))
+    for key in ("video", "gif", "bvh", "keypoints", "skeleton"):
+        assert outputs[key].is_file()
+    from deepdance.video import probe
+    info = probe(outputs["video"])
+    assert (info["width"], info["height"]) == (800, 480) and abs(info["fps"] - 24) < 0.1
+    assert load_motion(outputs["keypoints"]).poses.shape[0] == 47   # 24 steps at 12 fps, shown at 24 fps
+
+
+def test_retime_interpolates_between_steps():
+    import torch
+
+    from deepdance.generate import GenerateConfig, retime
+
+    z = torch.arange(5, dtype=torch.float32)[:, None].repeat(1, 3)   # 5 steps at 12 fps
+    out = retime(z, 12.0, 30.0)
+    assert len(out) == 11 and torch.allclose(out[:, 0], torch.arange(11) * 0.4)   # no repeated frames
+    assert retime(z, 12.0, 12.0) is z
+    with pytest.raises(Exception, match="size"):
+        GenerateConfig(size="800by480")
+
+
+def test_freeze_frames_sees_short_pauses():
+    from deepdance import metrics as M
+    from helpers import dancer
+
+    real = dancer(240)
+    paused = real.copy()
+    for i in range(0, 240, 6):   # every sixth frame held for one frame: too short for the smoothed figure
+        paused[i + 1] = paused[i]
+    report = M.quality_report([paused], real[:200], real[200:], 12.0)
+    assert report["freeze_frames"] >= report["freeze_frames_real"] + 0.1
+    assert report["freeze"] <= report["freeze_real"] + 0.05
+
+
+def test_pose_figures_against_the_real_dancer(store):
+    from deepdance import pose_metrics as P
+
+    real = np.asarray(store.poses(), np.float64)
+    same = P.pose_figures(real, real, store.fps)
+    assert same["kinetic_fd"] < 3 * same["kinetic_fd_real"] + 1e-9
+    still = np.repeat(real[:1], len(real), 0)   # a statue: no kinetic energy, nothing slides
+    frozen = P.pose_figures(still, real, store.fps)
+    assert frozen["kinetic_fd"] > 3 * same["kinetic_fd"] and frozen["foot_sliding"] == 0
+    skate = still.copy()
+    skate[:, :, 0] += np.arange(len(real))[:, None] * 2.0   # gliding sideways, feet on the floor
+    assert P.pose_figures(skate, real, store.fps)["foot_sliding"] > same["foot_sliding_real"]
+    beats = np.arange(0, 12, 0.5)
+    assert P.pose_figures(real, real, store.fps, beats=beats, real_beats=beats)["bas_joints"] > 0.5
