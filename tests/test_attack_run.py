@@ -25,7 +25,7 @@ import pytest
 from deepdance.cli import main
 
 TINY_STORE = ["--seconds", "6", "--size", "40x24"]
-TINY_TRAIN = ["--ae-epochs", "1", "--seq-epochs", "1", "--latent", "8", "--window", "3"]
+TINY_TRAIN = ["--represent", "pixels", "--ae-epochs", "1", "--seq-epochs", "1", "--latent", "8", "--window", "3"]
 
 
 # --- helpers -----------------------------------------------------------------------------------------
@@ -317,8 +317,8 @@ def test_resume_replays_the_interrupted_epochs(work, monkeypatch):
 
     from deepdance.errors import Interrupted
 
-    args = ["train", str(work / "store"), "--run", None, "--ae-epochs", "2", "--seq-epochs", "2", "--latent", "8",
-            "--window", "3", "--music-input", "off"]
+    args = ["train", str(work / "store"), "--run", None, "--represent", "pixels", "--ae-epochs", "2", "--seq-epochs",
+            "2", "--latent", "8", "--window", "3", "--music-input", "off"]
     straight, resumed = work / "straight", work / "resumed"
     assert main([a or str(straight) for a in args]) == 0
 
