@@ -10,16 +10,19 @@ averaged before thresholding (less flicker). `clean` then turns a hard mask into
     background.py  static (or slowly drifting) camera: background learnt from the clip, shadow-aware
     segment.py     person segmentation with mediapipe's selfie segmenter (in the normal install)
     clean.py       a hard mask -> one dancer (Limits, clean, dancer_share)
+    check.py       how well a silhouette holds the skeleton (joints inside, silhouette near the bones)
     choose.py      the mode asked for, or `auto`: picks one from sample frames and says why
 """
 
 from .background import BackgroundCutter
 from .base import Cutter, border_pixels, otsu
 from .chroma import ChromaCutter
-from .choose import MODES, POLARITIES, make_cutter
-from .clean import Limits, clean, dancer_share
+from .check import Tally, describe, frame_fit
+from .choose import MODES, POLARITIES, choose_cut, make_cutter, sample_figures
+from .clean import Limits, clean, dancer_share, person_regions
 from .segment import SegmentCutter
 from .threshold import ThresholdCutter
 
 __all__ = ["BackgroundCutter", "ChromaCutter", "Cutter", "Limits", "MODES", "POLARITIES", "SegmentCutter",
-           "ThresholdCutter", "border_pixels", "clean", "dancer_share", "make_cutter", "otsu"]
+           "ThresholdCutter", "Tally", "border_pixels", "choose_cut", "clean", "dancer_share", "describe", "frame_fit",
+           "make_cutter", "otsu", "person_regions", "sample_figures"]

@@ -21,12 +21,15 @@ class Limits:
     keep_all: bool = False
 
 
-def clean(mask: np.ndarray, lim: Limits) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
+def clean(mask: np.ndarray, lim: Limits, points: np.ndarray | None = None
+          ) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
     """Hard mask (uint8, 255 = dancer) -> (cleaned mask, bbox x, y, w, h), or None when no dancer.
 
     Opens away specks, closes small cracks, keeps the largest person-sized region (or every
     non-speck region with keep_all) and fills small holes; large enclosed background (an arm on the
-    hip) stays open.
+    hip) stays open. With `points` (the skeleton's joints (J, 2|3) in the mask's pixels, NaN or confidence
+    < 0.5 where unseen) the region kept is the person-sized one that holds most of them: the dancer the
+    pose estimator follows, not a larger shape beside her.
     """
     h, w = mask.shape
     area = h * w
@@ -45,6 +48,8 @@ def clean(mask: np.ndarray, lim: Limits) -> tuple[np.ndarray, tuple[int, int, in
         total = float(areas[areas >= lim.speck_area * area].sum())
     else:
         j = int(np.argmax(areas))
+        if points is not None and len(outer) > 1:
+            j = _holding(points, [contours[i] for i in outer], areas, lim.min_area * area, j)
         keep, total = [outer[j]], float(areas[j])
     if not keep or not lim.min_area * area <= total <= lim.max_area * area:
         return None
@@ -60,6 +65,30 @@ def clean(mask: np.ndarray, lim: Limits) -> tuple[np.ndarray, tuple[int, int, in
             hole = links[hole][0]
     x, y, bw, bh = cv2.boundingRect(np.concatenate([contours[i] for i in keep]))
     return out, (x, y, bw, bh)
+
+
+def _holding(points: np.ndarray, contours: list, areas: np.ndarray, least: float, default: int) -> int:
+    """Index of the contour (of at least `least` area) holding most of the seen points; `default` if none does."""
+    p = np.asarray(points, np.float64)
+    seen = np.isfinite(p[:, :2]).all(-1) & ((p[:, 2] >= 0.5) if p.shape[1] > 2 else True)
+    if not seen.any():
+        return default
+    counts = np.array([sum(cv2.pointPolygonTest(c, (float(x), float(y)), True) >= -3 for x, y in p[seen, :2])
+                       if a >= least else -1 for c, a in zip(contours, areas)])
+    if counts.max() <= 0:
+        return default
+    best = np.flatnonzero(counts == counts.max())
+    return int(best[np.argmax(areas[best])])
+
+
+def person_regions(mask: np.ndarray, lim: Limits, share: float = 0.3) -> int:
+    """How many separate regions of a hard mask are person-sized: at least `share` of the largest and min_area."""
+    opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, K5)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    if not len(areas):
+        return 0
+    return int(np.sum(areas >= max(share * areas.max(), lim.min_area * mask.size)))
 
 
 def dancer_share(cutter: Cutter, samples: Sequence[np.ndarray], lim: Limits) -> list[float]:

@@ -14,9 +14,11 @@ class SegmentCutter(Cutter):
 
     mode = "segment"
 
-    def __init__(self):
-        # model 1 ("landscape") is the faster one and suits wide dance frames
-        self._seg = mediapipe_solutions().selfie_segmentation.SelfieSegmentation(model_selection=1)
+    def __init__(self, portrait: bool = False):
+        # model 1 ("landscape", 256x144) is the faster one and suits wide frames; a portrait frame squeezed
+        # into it loses the dancer's limbs, so it gets model 0 ("general", 256x256)
+        self.portrait = bool(portrait)
+        self._seg = mediapipe_solutions().selfie_segmentation.SelfieSegmentation(model_selection=0 if portrait else 1)
 
     def score(self, rgb: np.ndarray) -> np.ndarray:
         mask = self._seg.process(np.ascontiguousarray(rgb)).segmentation_mask
@@ -24,4 +26,4 @@ class SegmentCutter(Cutter):
 
     @property
     def params(self) -> dict:
-        return {"model": "mediapipe selfie_segmentation (landscape)"}
+        return {"model": f"mediapipe selfie_segmentation ({'general' if self.portrait else 'landscape'})"}
