@@ -48,7 +48,7 @@ def frame_fit(mask: np.ndarray, joints2d: np.ndarray) -> dict | None:
     h, w = mask.shape
     grown = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
                                                                           (2 * SLACK + 1, 2 * SLACK + 1)))
-    xy = np.round(j[:, :2]).astype(np.int64)
+    xy = np.round(np.where(seen[:, None], j[:, :2], -1)).astype(np.int64)
     on = np.zeros(len(j), bool)
     ok = seen & (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
     on[ok] = grown[xy[ok, 1], xy[ok, 0]] > 0

@@ -107,6 +107,8 @@ def _by_skeleton(samples, poses, polarity: str, lim: Limits) -> tuple[Cutter, st
     best = max(quality(figures[m]) for m in cutters)
     pick = next(m for m in ORDER if m in cutters and quality(figures[m]) >= best - NEAR_TIE)
     no = "".join(f"; {m} rejected: {r}" for m, r in rejected.items())
+    if pick == "chroma":
+        no = f"; {share:.0%} of the border is a {key} screen (hue {hue * 2} degrees){no}"
     return cutters[pick], f"holds the skeleton best ({describe(figures[pick])}){no}", figures
 
 
