@@ -252,7 +252,7 @@ def test_bad_inputs(clips, tmp_path, monkeypatch):
 
     # the output is checked before any decoding
     (tmp_path / "taken").mkdir()
-    monkeypatch.setattr(ingest_module, "_Input", lambda *a: pytest.fail("decoded before checking the output"))
+    monkeypatch.setattr(ingest_module, "Input", lambda *a: pytest.fail("decoded before checking the output"))
     with pytest.raises(UserError, match="already exists"):
         run(good, tmp_path / "taken")
     (tmp_path / "file").write_text("x")

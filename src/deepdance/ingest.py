@@ -176,7 +176,7 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
         cutter, reason, figures = choose_cut(cfg.cut, samples, polarity=cfg.polarity, limits=cfg.limits,
                                              poses=work_poses)
         if not any(dancer_share(cutter, samples, cfg.limits)):  # fail before the long pass
-            if cfg.poses and all(q is None for q in poses):
+            if cfg.poses and cfg.cut == "auto" and all(q is None for q in poses):
                 raise UserError(f"nobody in {src.path}: no dancer found in the {len(raw)} frames sampled across it "
                                 f"(no person for the pose estimator, nothing left by the '{cutter.mode}' cut)")
             raise _no_dancer(src.path, cutter, f"all {len(samples)} frames sampled across it are")
