@@ -88,7 +88,7 @@ def test_image_folder_gets_poses_too(tmp_path):
 
 @pytest.mark.slow
 def test_real_portrait_clip_keeps_her_whole(tmp_path):
-    clip = shared_file("data", "videos", "portrait_studio_12s_1080x1920.mp4")
+    clip = shared_file("videos", "portrait_studio_12s_1080x1920.mp4")
     store = ingest([clip], tmp_path / "s", cfg=IngestConfig(fps=3), progress=False)
     m = store.manifest
     assert (store.width, store.height) == (120, 200) and m.cut["mode"] != "threshold"

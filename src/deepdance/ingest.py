@@ -160,9 +160,6 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
         slowest = min((s for s in sources if s.kind == "video"), key=lambda s: s.fps)
         say(f"note: asked for {cfg.fps:g} fps but {slowest.path.name} gives only {fps:g} fps; "
             f"sampling at {fps:g} fps")
-    if not cfg.width:
-        say(f"store size {size[0]}x{size[1]} ({'portrait' if size[1] > size[0] else 'landscape'}, as "
-            f"{sources[0].path.name}; --size overrides)")
 
     # per input, before anything is written: samples, their poses, the framing and the cut
     plans = []
@@ -187,6 +184,9 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
     with StoreWriter(out, width=size[0], height=size[1], fps=fps, packed=cfg.packed,
                      source=source_info, force=force) as writer:
         sink = Sink(writer, plans[0][1], fps, poses=cfg.poses)
+        if not cfg.width:
+            say(f"store size {size[0]}x{size[1]} ({'portrait' if size[1] > size[0] else 'landscape'}, as "
+                f"{sources[0].path.name}; --size overrides)")
         cuts = []
         for i, (src, geo, cutter, reason, figures, fit, fit_why, samples, work_poses) in enumerate(plans):
             say(f"{src.path.name}: cut '{cutter.mode}' ({reason})")
@@ -199,9 +199,9 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
                     note(f"several people in {src.path.name} ({sum(several)} of {len(several)} samples show more "
                          f"than one person-sized figure): kept the one the pose estimator follows, the most "
                          f"prominent; the others are left out")
-                elif all(q is None for q in work_poses):
-                    note(f"no person found by the pose estimator in the samples of {src.path.name}: its poses "
-                         f"may be missing and the cut is not checked")
+                elif all(q is None for q in work_poses):   # in the manifest only: the pass after says more
+                    notes.append(f"no person found by the pose estimator in the samples of {src.path.name}: its "
+                                 f"poses may be missing and the cut is not checked")
             sink.start_input(i, geo)
             recorder = _cut_input(src, geo, cutter, cfg, fps, sink, progress)
             kept = sink.end_input()
