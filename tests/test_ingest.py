@@ -189,16 +189,16 @@ def test_pad_crop_packed_and_keep_all(tmp_path):
         frames[i][figure_mask(i, 240, 320)] = 10
         cv2.circle(frames[i], (40, 60), 18, 10, -1)
     write_video(tmp_path / "v.mp4", frames, fps=12)
-    store = run(tmp_path / "v.mp4", tmp_path / "pad", fit="pad", packed=True)
+    store = run(tmp_path / "v.mp4", tmp_path / "pad", fit="pad", packed=True, cut="threshold")
     f = store.frames()
     assert store.manifest.packed and (f[:, :, :30] == 255).all() and (f[:, :, -30:] == 255).all()
-    both = run(tmp_path / "v.mp4", tmp_path / "both", fit="pad", keep_all_components=True)
-    only = run(tmp_path / "v.mp4", tmp_path / "one", fit="pad")
+    both = run(tmp_path / "v.mp4", tmp_path / "both", fit="pad", keep_all_components=True, cut="threshold")
+    only = run(tmp_path / "v.mp4", tmp_path / "one", fit="pad", cut="threshold")
     ink_both, ink_one = (both.frames() < 128).sum(), (only.frames() < 128).sum()
     assert ink_both > ink_one * 1.05
     # a crop of the right half loses the circle
     half = run(tmp_path / "v.mp4", tmp_path / "half", crop=(120, 0, 200, 240), fit="pad",
-               keep_all_components=True)
+               keep_all_components=True, cut="threshold")
     assert half.manifest.source["crop"] == [120, 0, 200, 240]
     assert (half.frames() < 128).sum() < ink_both
 
@@ -252,7 +252,7 @@ def test_bad_inputs(clips, tmp_path, monkeypatch):
 
     # the output is checked before any decoding
     (tmp_path / "taken").mkdir()
-    monkeypatch.setattr(ingest_module, "_Input", lambda *a: pytest.fail("decoded before checking the output"))
+    monkeypatch.setattr(ingest_module, "Input", lambda *a: pytest.fail("decoded before checking the output"))
     with pytest.raises(UserError, match="already exists"):
         run(good, tmp_path / "taken")
     (tmp_path / "file").write_text("x")

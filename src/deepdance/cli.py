@@ -118,8 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", type=Path, help="video files or folders of images")
     p.add_argument("--out", required=True, type=Path, help="frame store folder to create")
     p.add_argument("--fps", type=_positive(float), default=3.0, help="frames per second to sample (default 3)")
-    p.add_argument("--size", default="200x120", help="WIDTHxHEIGHT (default 200x120)")
-    p.add_argument("--fit", choices=["crop", "pad"], default="crop", help="keep the aspect ratio by cropping or padding")
+    p.add_argument("--size", default=None,
+                   help="WIDTHxHEIGHT (default 200x120, or 120x200 for a portrait source)")
+    p.add_argument("--fit", choices=["auto", "crop", "pad"], default="auto",
+                   help="keep the aspect ratio by cropping or padding (default auto: crop unless that cuts off "
+                        "the dancer's head or feet)")
+    p.add_argument("--no-poses", dest="poses", action="store_false",
+                   help="no pose estimation (no poses in the store, no skeleton check)")
     p.add_argument("--crop", default=None, help="x,y,w,h region of the source to keep")
     p.add_argument("--cut", default="auto", choices=["auto", "threshold", "chroma", "background", "segment"],
                    help="how to cut the silhouette (default auto)")
@@ -241,13 +246,16 @@ def cmd_ingest(args) -> None:
     from .config import parse_size
     from .ingest import IngestConfig, ingest, parse_crop
 
-    w, h = parse_size(args.size)
+    w, h = parse_size(args.size) if args.size else (None, None)
     cfg = IngestConfig(fps=args.fps, width=w, height=h, fit=args.fit,
                        crop=parse_crop(args.crop) if args.crop else None, cut=args.cut,
                        polarity=args.polarity, keep_all_components=args.keep_all, track=args.track,
-                       smooth=args.smooth, packed=args.packed)
+                       smooth=args.smooth, packed=args.packed, poses=args.poses)
     store = ingest(args.inputs, args.out, cfg=cfg, force=args.force, progress=on_terminal())
-    print(f"frame store: {store.path} ({len(store)} frames, cut: {store.manifest.cut.get('mode')})")
+    print(f"frame store: {store.path} ({len(store)} frames, {store.width}x{store.height}, "
+          f"cut: {store.manifest.cut.get('mode')})")
+    if (store.path / "preview.mp4").exists():
+        print(f"preview:     {store.path / 'preview.mp4'}")
 
 
 def cmd_pose(args) -> None:

@@ -8,7 +8,9 @@ runs it over a video frame by frame. Another estimator replaces BlazePose by imp
 from __future__ import annotations
 
 import abc
+import contextlib
 import os
+import sys
 from typing import Iterable, NamedTuple
 
 import numpy as np
@@ -28,6 +30,28 @@ def mediapipe_solutions():
     except ImportError:
         raise UserError(MEDIAPIPE_HINT) from None
     return solutions
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """MediaPipe's C++ side (TFLite, absl) writes INFO / W0000 lines straight to file descriptor 2 when a graph
+    starts and on its first frames: silence them there, so errors stay one line and logs stay plain."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+QUIET_FRAMES = 3   # the first frames of a graph are the ones that log
 
 
 class FramePose(NamedTuple):
@@ -80,14 +104,21 @@ class BlazePose(PoseEstimator):
 
     def __init__(self, *, video: bool = True, min_detection: float = 0.5, min_tracking: float = 0.5):
         self.video = video
-        self._pose = mediapipe_solutions().pose.Pose(
-            static_image_mode=not video, model_complexity=1, smooth_landmarks=True, enable_segmentation=False,
-            min_detection_confidence=min_detection, min_tracking_confidence=min_tracking)
+        self._calls = 0
+        with quiet_native_stderr():
+            self._pose = mediapipe_solutions().pose.Pose(
+                static_image_mode=not video, model_complexity=1, smooth_landmarks=True, enable_segmentation=False,
+                min_detection_confidence=min_detection, min_tracking_confidence=min_tracking)
 
     def estimate(self, rgb: np.ndarray) -> FramePose:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected a uint8 (H, W, 3) RGB frame, got {rgb.dtype} {rgb.shape}")
-        result = self._pose.process(np.ascontiguousarray(rgb))
+        self._calls += 1
+        if self._calls <= QUIET_FRAMES:
+            with quiet_native_stderr():
+                result = self._pose.process(np.ascontiguousarray(rgb))
+        else:
+            result = self._pose.process(np.ascontiguousarray(rgb))
         image = world = None
         if result.pose_landmarks is not None:
             image = np.array([(p.x, p.y, p.z, p.visibility) for p in result.pose_landmarks.landmark])

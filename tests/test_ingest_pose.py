@@ -1,0 +1,100 @@
+"""Ingest with poses: a pose for every frame, the skeleton check, framing that keeps the dancer whole."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from deepdance.dancer.colour import colour_dance
+from deepdance.errors import UserError
+from deepdance.footage.framing import default_size
+from deepdance.ingest import IngestConfig, ingest
+from deepdance.pose import PoseTrack, from_dancer, pck
+from deepdance.store import FrameStore
+from deepdance.video import write_video
+
+from conftest import shared_file
+
+
+def _colour_clip(tmp_path, kind: str, w: int = 320, h: int = 240, seconds: float = 3.0, fps: float = 12.0):
+    frames, poses, body, camera = colour_dance(seconds, fps, w, h, seed=0, kind=kind)
+    path = tmp_path / f"{kind}.mp4"
+    write_video(path, frames, fps=fps, crf=16)
+    return path, from_dancer(poses, body, camera, fps)
+
+
+@pytest.mark.parametrize("kind", ["room", "gradient"])
+def test_colour_dancer_poses_in_the_store_match_the_truth(tmp_path, kind):
+    path, truth = _colour_clip(tmp_path, kind)
+    store = ingest([path], tmp_path / "s", cfg=IngestConfig(fps=12), progress=False)
+    m = store.manifest
+    # the full-rate track: one pose per source frame, in the layout `deepdance pose` writes
+    track = PoseTrack.load(store.path / m.source["inputs"][0]["track"])
+    assert len(track) == len(truth) and track.found.mean() > 0.9
+    assert pck(track.joints2d, truth.joints2d)[0] >= 0.9
+    # the store's poses: the truth mapped as the frames were. The dancer fills the picture's height, so a crop
+    # to 200x120 would cut off head or feet: the frame is padded (320x240 -> 160x120, 20 pixels each side)
+    assert m.joints is not None and store.poses().shape == (len(store), 21, 3)
+    assert len(store) == len(truth) and m.source["inputs"][0]["fit"] == "pad"
+    mapped = truth.joints2d.copy()
+    mapped[..., :2] = mapped[..., :2] * 0.5 + [20, 0]
+    assert pck(store.poses(), mapped)[0] >= 0.95
+    check = m.cut["check"]
+    assert check["key_joints_inside"] >= 0.9 and check["near_skeleton"] >= 0.8
+    assert (store.path / "preview.mp4").exists() and m.extra["preview_video"] == "preview.mp4"
+
+
+def test_default_size_follows_the_source():
+    assert default_size(640, 360, (200, 120)) == (200, 120)
+    assert default_size(1080, 1920, (200, 120)) == (120, 200)
+
+
+def test_portrait_source_gives_a_portrait_store_with_head_and_feet(tmp_path):
+    path, truth = _colour_clip(tmp_path, "gradient", w=180, h=320, seconds=2.0)
+    store = ingest([path], tmp_path / "s", cfg=IngestConfig(fps=6), progress=False)
+    assert (store.width, store.height) == (120, 200)
+    p = store.poses()
+    ends = p[:, [0, 15, 16]]
+    seen = p[:, :17, 2].mean(1) > 0
+    inside = (ends[..., 0] >= 0) & (ends[..., 0] < 120) & (ends[..., 1] >= 0) & (ends[..., 1] < 200)
+    assert inside[seen].all(-1).mean() >= 0.99
+    # --size and --fit still override
+    wide = ingest([path], tmp_path / "w", cfg=IngestConfig(fps=6, width=200, height=120, fit="pad"), progress=False)
+    assert (wide.width, wide.height) == (200, 120) and wide.manifest.source["inputs"][0]["fit"] == "pad"
+
+
+def test_nobody_in_the_clip_is_one_line_and_nothing_written(tmp_path):
+    rng = np.random.default_rng(0)
+    room = np.clip(rng.normal(150, 4, (1, 120, 160, 3)), 0, 255).astype(np.uint8).repeat(24, 0)
+    write_video(tmp_path / "empty.mp4", room, fps=12)
+    with pytest.raises(UserError, match="nobody in"):
+        ingest([tmp_path / "empty.mp4"], tmp_path / "s", cfg=IngestConfig(fps=12), progress=False)
+    assert not (tmp_path / "s").exists()
+
+
+def test_image_folder_gets_poses_too(tmp_path):
+    import cv2
+    frames, poses, body, camera = colour_dance(1.0, 6, 200, 160, seed=1, kind="room")
+    (tmp_path / "imgs").mkdir()
+    for i, f in enumerate(frames):
+        cv2.imwrite(str(tmp_path / "imgs" / f"f{i}.png"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+    store = ingest([tmp_path / "imgs"], tmp_path / "s", cfg=IngestConfig(fps=6), progress=False)
+    track = PoseTrack.load(store.path / "track.npz")
+    assert len(track) == len(frames) and track.source["kind"] == "images"
+    assert json.loads((store.path / "manifest.json").read_text())["joints"][0] == "nose"
+
+
+@pytest.mark.slow
+def test_real_portrait_clip_keeps_her_whole(tmp_path):
+    clip = shared_file("videos", "portrait_studio_12s_1080x1920.mp4")
+    store = ingest([clip], tmp_path / "s", cfg=IngestConfig(fps=3), progress=False)
+    m = store.manifest
+    assert (store.width, store.height) == (120, 200) and m.cut["mode"] != "threshold"
+    assert m.cut["check"]["frames_key_joints_inside"] >= 0.9
+    p = store.poses()
+    ends = p[:, [0, 15, 16]]
+    inside = (ends[..., 0] >= 0) & (ends[..., 0] < 120) & (ends[..., 1] >= 0) & (ends[..., 1] < 200)
+    assert inside.all(-1).mean() >= 0.99
+    assert FrameStore.open(store.path).poses().shape[0] == len(store)
