@@ -28,7 +28,7 @@ def builtin_store(frames: int, folder: Path) -> FrameStore:
     from deepdance.synth import SynthConfig, synthesize
 
     cfg = SynthConfig(seconds=frames / 12.0, fps=12.0, width=200, height=120, seed=0, preview=False)
-    return synthesize(cfg, folder / "store", progress=False)
+    return synthesize(folder / "store", cfg=cfg, progress=False)
 
 
 def main() -> None:

@@ -64,8 +64,8 @@ def bench_size(width: int, height: int, n: int, fps: float) -> dict:
     }
     with tempfile.TemporaryDirectory(prefix="deepdance-bench-synth-") as tmp:
         bare = cfg.replace(preview=False)
-        out["store_fps"] = rate(n, lambda: synthesize(bare, Path(tmp) / "a", force=True, progress=False))
-        out["store_preview_fps"] = rate(n, lambda: synthesize(cfg, Path(tmp) / "b", force=True, progress=False),
+        out["store_fps"] = rate(n, lambda: synthesize(Path(tmp) / "a", cfg=bare, force=True, progress=False))
+        out["store_preview_fps"] = rate(n, lambda: synthesize(Path(tmp) / "b", cfg=cfg, force=True, progress=False),
                                         repeat=1)
     return {f"{k}_{width}x{height}": v for k, v in out.items()}
 

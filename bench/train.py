@@ -56,8 +56,7 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         with timed(figures, "synth_seconds"):
             store = FrameStore.open(args.store) if args.store else synthesize(
-                SynthConfig(seconds=seconds, fps=12, width=width, height=height, seed=args.seed, preview=False),
-                root / "store", force=True, progress=False)
+                root / "store", cfg=SynthConfig(seconds=seconds, fps=12, width=width, height=height, seed=args.seed, preview=False), force=True, progress=False)
         figures["data_frames"] = len(store)
         cfg = TrainConfig(recipe=args.recipe, seed=args.seed, **{k: v for k, v in (
             ("ae_epochs", args.ae_epochs), ("seq_epochs", args.seq_epochs)) if v is not None})

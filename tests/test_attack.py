@@ -82,7 +82,7 @@ def made_store(tmp_path_factory) -> Path:
     from deepdance.synth import SynthConfig, synthesize
 
     path = tmp_path_factory.mktemp("made") / "store"
-    synthesize(SynthConfig(seconds=2, width=40, height=24, preview=False), path, progress=False)
+    synthesize(path, cfg=SynthConfig(seconds=2, width=40, height=24, preview=False), progress=False)
     return path
 
 

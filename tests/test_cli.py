@@ -121,7 +121,7 @@ def test_seed_on_every_command_reaches_its_configs(calls):
         return calls[name][1][key]
 
     assert main(["synth", "--out", "s", "--seed", "5"]) == 0
-    assert calls["synthesize"][0][0].seed == 5
+    assert cfg("synthesize").seed == 5
     assert main(["train", "S", "--run", "R", "--seed", "5"]) == 0
     assert cfg("train_run").seed == 5
     assert main(["generate", "R", "--seed", "5"]) == 0

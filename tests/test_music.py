@@ -21,8 +21,7 @@ from conftest import TINY, song
 def runs(tmp_path_factory):
     """A run trained with its music (two tempos) and one trained without."""
     tmp = tmp_path_factory.mktemp("music")
-    store = synthesize(SynthConfig(seconds=24, width=80, height=48, tempos=(100.0, 130.0), preview=False),
-                       tmp / "store", progress=False)
+    store = synthesize(tmp / "store", cfg=SynthConfig(seconds=24, width=80, height=48, tempos=(100.0, 130.0), preview=False), progress=False)
     train_run(store.path, tmp / "music", cfg=TrainConfig(**TINY), progress=False)
     train_run(store.path, tmp / "silent", cfg=TrainConfig(**TINY, music_input="off"), progress=False)
     return tmp
@@ -105,7 +104,7 @@ def test_music_on_a_run_trained_without_it_is_refused(runs, tmp_path, capsys):
 
 
 def test_music_on_needs_music(tmp_path):
-    store = synthesize(SynthConfig(seconds=6, width=80, height=48, preview=False), tmp_path / "s", progress=False)
+    store = synthesize(tmp_path / "s", cfg=SynthConfig(seconds=6, width=80, height=48, preview=False), progress=False)
     (store.path / "music.wav").unlink()
     manifest = json.loads((store.path / "manifest.json").read_text())
     manifest["audio"] = None

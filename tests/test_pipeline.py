@@ -59,7 +59,7 @@ def test_run_end_to_end(tmp_path):
 
 
 def test_generate_on_untrained_run_is_a_clear_error(tmp_path, capsys):
-    synthesize(SynthConfig(seconds=4, width=80, height=48, preview=False), tmp_path / "store", progress=False)
+    synthesize(tmp_path / "store", cfg=SynthConfig(seconds=4, width=80, height=48, preview=False), progress=False)
     (tmp_path / "empty").mkdir()
     assert main(["generate", str(tmp_path / "empty")]) == 2
     assert "no trained sequence model" in capsys.readouterr().err
@@ -72,7 +72,7 @@ def test_generate_on_untrained_run_is_a_clear_error(tmp_path, capsys):
 def test_train_refuses_to_clobber_and_checks_inputs(tmp_path, capsys):
     assert main(["train", str(tmp_path / "nostore"), "--run", str(tmp_path / "r")]) == 2
     assert "no frame store" in capsys.readouterr().err
-    store = synthesize(SynthConfig(seconds=8, width=80, height=48, preview=False), tmp_path / "store", progress=False)
+    store = synthesize(tmp_path / "store", cfg=SynthConfig(seconds=8, width=80, height=48, preview=False), progress=False)
     train_run(store.path, tmp_path / "r", cfg=TINY)
     with pytest.raises(UserError, match="--resume"):
         train_run(store.path, tmp_path / "r", cfg=TINY)
@@ -89,7 +89,7 @@ def test_run_on_a_store_and_bad_video(tmp_path, capsys):
 
 
 def test_an_output_that_is_or_lies_inside_the_store_is_refused(tmp_path, capsys):
-    store = synthesize(SynthConfig(seconds=2, width=40, height=24, preview=False), tmp_path / "S", progress=False)
+    store = synthesize(tmp_path / "S", cfg=SynthConfig(seconds=2, width=40, height=24, preview=False), progress=False)
     before = sorted(p.name for p in store.path.iterdir())
     for argv in (["run", "--store", str(store.path), "--out", str(store.path), "--force"],
                  ["train", str(store.path), "--run", str(store.path)],

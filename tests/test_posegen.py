@@ -17,8 +17,7 @@ from deepdance.synth import SynthConfig, synthesize
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    return synthesize(SynthConfig(seconds=12, fps=12, seed=1, bpm=120.0, preview=False),
-                      tmp_path_factory.mktemp("pose") / "store", progress=False)
+    return synthesize(tmp_path_factory.mktemp("pose") / "store", cfg=SynthConfig(seconds=12, fps=12, seed=1, bpm=120.0, preview=False), progress=False)
 
 
 def test_poses_round_trip_and_sizes(store, tmp_path):

@@ -16,7 +16,7 @@ def synth(tmp_path, name, **kw):
     kw.setdefault("seconds", 3.0)
     kw.setdefault("preview", False)
     chunk = kw.pop("chunk", None)
-    return synthesize(SynthConfig(**kw), tmp_path / name, progress=False, chunk=chunk)
+    return synthesize(tmp_path / name, cfg=SynthConfig(**kw), progress=False, chunk=chunk)
 
 
 def test_same_seed_same_bytes_whatever_the_chunk_size(tmp_path):
@@ -162,15 +162,15 @@ def test_existing_output_needs_force(tmp_path):
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     with pytest.raises(UserError, match="--force"):
-        synthesize(SynthConfig(seconds=1), out, progress=False)
+        synthesize(out, cfg=SynthConfig(seconds=1), progress=False)
     assert (out / "keep.txt").read_text() == "mine"
     # --force replaces a store, never a folder of something else given by mistake
     with pytest.raises(UserError, match="without manifest.json"):
-        synthesize(SynthConfig(seconds=1, preview=False), out, force=True, progress=False)
+        synthesize(out, cfg=SynthConfig(seconds=1, preview=False), force=True, progress=False)
     assert (out / "keep.txt").read_text() == "mine"
     (out / "keep.txt").unlink()
-    synthesize(SynthConfig(seconds=2, preview=False), out, force=True, progress=False)
-    store = synthesize(SynthConfig(seconds=1, preview=False), out, force=True, progress=False)
+    synthesize(out, cfg=SynthConfig(seconds=2, preview=False), force=True, progress=False)
+    store = synthesize(out, cfg=SynthConfig(seconds=1, preview=False), force=True, progress=False)
     assert len(store) == 12 and sorted(p.name for p in tmp_path.iterdir()) == ["s"]
 
 
@@ -193,7 +193,7 @@ def test_synth_from_motion_files(tmp_path):
 def test_the_store_keeps_the_exact_joints_it_drew(tmp_path):
     from deepdance.pose.skeleton import INDEX, JOINTS
 
-    store = synthesize(SynthConfig(seconds=2, width=80, height=48, preview=False), tmp_path / "s", progress=False,
+    store = synthesize(tmp_path / "s", cfg=SynthConfig(seconds=2, width=80, height=48, preview=False), progress=False,
                        chunk=7)
     poses, poses3d = store.poses(), store.poses(three_d=True)
     assert store.manifest.joints == list(JOINTS) and poses.shape == (len(store), len(JOINTS), 3)

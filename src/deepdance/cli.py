@@ -236,7 +236,7 @@ def cmd_synth(args) -> None:
                       preview=not args.no_preview, motion=str(args.motion) if args.motion else None,
                       motion_fps=args.motion_fps, view=args.view,
                       **{k: v for k, v in (("seconds", args.seconds), ("fps", args.fps)) if v is not None})
-    store = synthesize(cfg, args.out, force=args.force, progress=on_terminal())
+    store = synthesize(args.out, cfg=cfg, force=args.force, progress=on_terminal())
     print(f"frame store: {store.path} ({len(store)} frames, {store.width}x{store.height} at {store.fps:g} fps)")
     if (store.path / "preview.mp4").exists():
         print(f"preview:     {store.path / 'preview.mp4'}")

@@ -241,7 +241,7 @@ def run(video: list[Path] | None = None, out: Path | None = None, *, cfg: RunCon
             synth_cfg = cfg.synth_config()
             update_config(tmp, synth=synth_cfg.to_dict())
             say(f"data: the built-in dancer, {synth_cfg.frames} frames at {synth_cfg.fps:g} fps")
-            data = synthesize(synth_cfg, tmp / "store", progress=progress).path
+            data = synthesize(tmp / "store", cfg=synth_cfg, progress=progress).path
         timing["data"] = round(time.perf_counter() - started, 2)
         train_run(data, tmp, cfg=train_cfg, progress=progress)
         say("generate: a new dance, and its video")

@@ -164,7 +164,7 @@ def render_frames(cfg: SynthConfig, start: int = 0, stop: int | None = None) -> 
     return _Dancer(cfg).frames(start, stop)
 
 
-def synthesize(cfg: SynthConfig, out: str | os.PathLike, *, force: bool = False, progress: bool = True,
+def synthesize(out: str | os.PathLike, *, cfg: SynthConfig, force: bool = False, progress: bool = True,
                chunk: int | None = None) -> FrameStore:
     """Render the dance into a new frame store at `out`, with music.wav and (optionally) preview.mp4.
 
