@@ -3,7 +3,8 @@
     runs/NAME/
         config.json                 every stage's config (synth or ingest, train, generate, run)
         store/ or store.json        the frame store, or a reference to one outside the run
-        ae.safetensors, ae.json     autoencoder weights + config (the pixel representation)
+        pose.json                   the pose representation: joint statistics, the fitted body (the default)
+        ae.safetensors, ae.json     or autoencoder weights + config (the pixel representation)
         latents.npy, latents.json   every frame's latent + the clips, the frame rate
         music.npy, music.json       what the sequence model hears of the data's music (music runs) ...
         music.wav                   ... and that music, so the run generates without its store
@@ -11,6 +12,7 @@
         checkpoints/, logs/         Lightning's resumable state, one CSV row per epoch
         plots/                      loss curves, reconstructions
         dance.mp4, dance.gif, contact_sheet.png
+        dance.bvh, dance_keypoints.npz, dance_skeleton.mp4   (pose runs) the dance for other tools
         metrics.json                data, training, generation and timing figures
         evaluation/                 evaluation.json, report.html
 
