@@ -362,7 +362,8 @@ def _signal_case(tmp_path: Path, command: str, sig: int):
     assert main(["synth", "--out", str(store), *TINY_STORE, "--no-preview"]) == 0
     before = listing(tmp_path)
     out = tmp_path / "out"
-    slow = ["--ae-epochs", "200", "--seq-epochs", "1", "--latent", "8", "--window", "3", "--music-input", "off"]
+    slow = ["--represent", "pixels", "--ae-epochs", "200", "--seq-epochs", "1", "--latent", "8", "--window", "3",
+            "--music-input", "off"]
     args = ["train", store, "--run", out, *slow] if command == "train" else \
         ["run", "--store", store, "--out", out, *slow, "--evaluate-frames", "0"]
     proc = _spawn(args, tmp_path)
@@ -408,8 +409,8 @@ RUN_FILES = ("ae.safetensors", "seq.safetensors", "latents.npy", "dance.mp4")
 
 @pytest.mark.slow
 def test_same_seed_same_bytes_under_load(tmp_path):
-    args = ["run", "--seconds", "20", "--ae-epochs", "2", "--seq-epochs", "2", "--evaluate-frames", "0",
-            "--frames", "40", "--size", "40x24", "--seed", "3"]
+    args = ["run", "--represent", "pixels", "--seconds", "20", "--ae-epochs", "2", "--seq-epochs", "2",
+            "--evaluate-frames", "0", "--frames", "40", "--size", "40x24", "--seed", "3"]
     quiet = subprocess.run([sys.executable, "-m", "deepdance", *args, "--out", "a"], cwd=tmp_path,
                            capture_output=True, text=True, timeout=900)
     assert quiet.returncode == 0, quiet.stderr
@@ -433,8 +434,8 @@ def test_same_seed_same_bytes_under_load(tmp_path):
 def test_ddp_children_do_not_survive_the_parent(tmp_path, sig):
     store = tmp_path / "store"
     assert main(["synth", "--out", str(store), *TINY_STORE, "--no-preview"]) == 0
-    proc = _spawn(["train", store, "--run", tmp_path / "out", "--devices", "2", "--accelerator", "cpu",
-                   "--ae-epochs", "5000", "--seq-epochs", "1", "--latent", "8", "--window", "3",
+    proc = _spawn(["train", store, "--run", tmp_path / "out", "--represent", "pixels", "--devices", "2",
+                   "--accelerator", "cpu", "--ae-epochs", "5000", "--seq-epochs", "1", "--latent", "8", "--window", "3",
                    "--music-input", "off"], tmp_path)
     deadline = time.time() + 600
     while len(_session(proc.pid)) < 3:  # the parent and its two spawned trainers

@@ -51,3 +51,10 @@ def test_generation_checks_and_the_report_shows_the_verdict_first():
     assert said.lines[0].startswith("verdict: the new dance passed 2 of 3 checks")
     page = render_html([Column("run", GOOD, verdict=said.lines)], Path("."), title="t")
     assert page.index("slows down into one pose") < page.index("<table>")
+
+
+def test_a_pose_run_is_not_told_to_train_its_autoencoder():
+    figures = {**GOOD, "fsd": 30.0}
+    facts = Facts.of_run({"data": {"frames": 2880, "fps": 12}, "train": {"represent": "pose"}}, {})
+    said = verdict(figures, M.bar_checks(figures), facts)
+    assert facts.representation == "pose" and "--ae-epochs" not in said.lines[1] and "poses" in said.lines[1]

@@ -199,7 +199,7 @@ def dance_music(own: MusicFeatures, own_audio: Path, cfg: GenerateConfig, fps: f
     return steps, table, lead, audio, beats, notes
 
 
-def _in_beats(seq, run_dir: Path, cfg: GenerateConfig, latents: np.ndarray, clips: list, fps: float,
+def _in_beats(seq, representation, run_dir: Path, cfg: GenerateConfig, latents: np.ndarray, clips: list, fps: float,
               generator: torch.Generator) -> tuple[torch.Tensor, np.ndarray, Path | None, list[str]]:
     """Roll a music run's sequence model out in beat steps laid on the dance's music, then read the latent
     of every video frame off them. Returns (latents (frames, latent), beat times, audio file, notes)."""
@@ -211,7 +211,7 @@ def _in_beats(seq, run_dir: Path, cfg: GenerateConfig, latents: np.ndarray, clip
                         f"that hears {seq.music_features} music features; got {record!r}")
     own, own_audio = read_music(run_dir)
     steps, table, lead, audio, beats, notes = dance_music(own, own_audio, cfg, fps, seq.window / per_beat)
-    cfg.check_output(steps, **_picture_size(run_dir))
+    cfg.check_output(steps, **_picture_size(representation, cfg))
     p0, p1 = beat_position(beats, [0.0, (steps - 1) / fps])
     n = int(math.ceil((p1 - p0) * per_beat)) + 1
     at = np.rint(beat_seconds(beats, p0 + np.arange(-seq.window, n) / per_beat) * fps).astype(int) + lead
@@ -227,11 +227,10 @@ def _in_beats(seq, run_dir: Path, cfg: GenerateConfig, latents: np.ndarray, clip
 
 
 # --- the dance ----------------------------------------------------------------------------------------
-def _picture_size(run_dir: Path) -> dict:
-    """The width and height of the run's pictures (from ae.json), for the size of a dance before making it."""
-    model = model_meta(run_dir, "ae").get("model", {})
-    w, h = model.get("width"), model.get("height")
-    return {"width": w, "height": h} if isinstance(w, int) and isinstance(h, int) else {}
+def _picture_size(representation, cfg: GenerateConfig) -> dict:
+    """The width and height of the dance's pictures, for its size before making it."""
+    w, h = parse_size(cfg.size) if cfg.size is not None else representation.size
+    return {"width": w, "height": h}
 
 
 def _decode(representation, latents: torch.Tensor, k: int, batch_size: int) -> tuple[np.ndarray, torch.Tensor]:
@@ -263,12 +262,12 @@ def generate(run_dir: str | os.PathLike, cfg: GenerateConfig) -> Dance:
     opts = cfg.resolved(seq.recipe)
     generator = torch.Generator().manual_seed(cfg.seed)
     if seq.music_features:
-        out, beats, audio, notes = _in_beats(seq, run_dir, cfg.replace(**opts), latents, clips, fps, generator)
+        out, beats, audio, notes = _in_beats(seq, representation, run_dir, cfg.replace(**opts), latents, clips, fps, generator)
     else:
         if cfg.song is not None or cfg.bpm is not None:
             raise UserError(f"{run_dir} was trained without music, so it cannot follow a song or --bpm; "
                             f"train it on data with music (deepdance train --music-input on)")
-        cfg.check_output(cfg.steps(fps), **_picture_size(run_dir))
+        cfg.check_output(cfg.steps(fps), **_picture_size(representation, cfg))
         window = _start_window(latents, clips, seq, cfg, generator)
         # the original samples nothing
         sampling = {"top_p": opts["top_p"], "near": opts["near"]} if seq.recipe == "default" else {}

@@ -52,6 +52,7 @@ class Facts:
     def of_run(cls, metrics: dict[str, Any], config: dict[str, Any]) -> "Facts":
         data, ae, train = metrics.get("data", {}), metrics.get("ae", {}), config.get("train", {})
         return cls(frames=data.get("frames"), fps=data.get("fps"), recipe=train.get("recipe", "default"),
+                   representation=metrics.get("train", {}).get("represent") or "pixels",
                    val_iou=ae.get("val_iou"), seq_epochs=metrics.get("seq", {}).get("epochs"),
                    music=bool(metrics.get("seq", {}).get("music")),
                    representation=str(metrics.get("train", {}).get("represent", "pixels")))
@@ -74,6 +75,9 @@ def _footage(f: Facts) -> str:
 def advice(name: str, f: Facts) -> str:
     """The likely cause of a failed check and what to try."""
     outline = name in ("sharpness", "fsd", "fragments", "area_in_range")
+    if outline and f.representation == "pose":
+        return "the dancer is drawn from the poses: look at the store's preview (the skeleton over the cut) " \
+               "for missing or jumping joints, and try --represent pixels to compare"
     if outline and _short_for_pixels(f):
         return f"{_footage(f)}; try more footage (several clips of the same dancer) or more --ae-epochs"
     if outline and f.val_iou is not None and f.val_iou < GOOD_IOU:
