@@ -52,7 +52,6 @@ class Facts:
     def of_run(cls, metrics: dict[str, Any], config: dict[str, Any]) -> "Facts":
         data, ae, train = metrics.get("data", {}), metrics.get("ae", {}), config.get("train", {})
         return cls(frames=data.get("frames"), fps=data.get("fps"), recipe=train.get("recipe", "default"),
-                   representation=metrics.get("train", {}).get("represent") or "pixels",
                    val_iou=ae.get("val_iou"), seq_epochs=metrics.get("seq", {}).get("epochs"),
                    music=bool(metrics.get("seq", {}).get("music")),
                    representation=str(metrics.get("train", {}).get("represent", "pixels")))
