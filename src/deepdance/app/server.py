@@ -42,7 +42,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {"label": "tiny: a quick try (about a minute)",
              "builtin": ["--seconds", "20", "--size", "80x48"],
              "video": ["--size", "80x48", "--ingest-fps", "12"],
-             "train": ["--ae-epochs", "1", "--seq-epochs", "1", "--evaluate-frames", "0", "--frames", "120"]},
+             "train": ["--represent", "pixels", "--ae-epochs", "1", "--seq-epochs", "1", "--evaluate-frames", "0",
+                       "--frames", "120"]},
     "demo": {"label": "demo: the full recipe (minutes; evaluated)",
              "builtin": [], "video": [], "train": []},
 }
