@@ -49,8 +49,8 @@ class EvaluateConfig(Config):
     def __post_init__(self):
         if self.frames < 2 or self.seeds < 1:
             raise UserError("evaluate needs at least 2 frames and 1 seed")
-        limits.check_count("evaluate frames", self.frames, limits.MAX_FRAMES)
-        limits.check_count("seeds", self.seeds, 1000, unit=" dances")
+        limits.at_most("evaluate frames", self.frames, limits.MAX_FRAMES)
+        limits.at_most("seeds", self.seeds, 1000, "dances")
         if self.temperature is not None and not (math.isfinite(self.temperature) and self.temperature >= 0):
             raise UserError(f"temperature must be a finite number, 0 or more; got {self.temperature}")
 

@@ -75,10 +75,10 @@ class GenerateConfig(Config):
         if self.near is not None and self.near < 0:
             raise UserError(f"near cannot be negative, got {self.near}")
         if self.frames is not None:
-            limits.check_count("frames", self.frames, limits.MAX_FRAMES)
+            limits.at_most("frames", self.frames, limits.MAX_FRAMES)
         if self.seconds is not None:
-            limits.check_count("seconds", self.seconds, limits.MAX_SECONDS, unit=" s")
-        limits.check_count("interpolate", self.interpolate, limits.MAX_INTERPOLATE, unit=" in-between frames")
+            limits.at_most("seconds", self.seconds, limits.MAX_SECONDS, "s")
+        limits.at_most("interpolate", self.interpolate, limits.MAX_INTERPOLATE, "in-between frames")
         if self.frames is not None:
             self.check_output(self.frames)
         if self.top_p is not None and not 0 < self.top_p <= 1:
@@ -94,11 +94,11 @@ class GenerateConfig(Config):
         """Refuse, before the roll-out, a dance whose frames (after interpolation) or decoded bytes would
         exceed the documented limits."""
         frames = (steps - 1) * (self.interpolate + 1) + 1
-        limits.check_estimate(f"{steps} steps with {self.interpolate} in-between frames each", frames,
-                              limits.MAX_FRAMES, unit=" frames")
+        limits.at_most(f"{steps} steps with {self.interpolate} in-between frames each", frames, limits.MAX_FRAMES,
+                       "frames")
         if width and height:
-            limits.check_estimate(f"{frames} frames of {width}x{height}", frames * width * height,
-                                  limits.MAX_DANCE_BYTES, unit=" bytes", why="frames held for rendering")
+            limits.at_most(f"{frames} frames of {width}x{height} held for rendering", frames * width * height,
+                           limits.MAX_DANCE_BYTES, fmt=limits.human_bytes)
 
     def steps(self, fps: float, song_seconds: float | None = None) -> int:
         """New steps at the data's `fps`: frames, seconds, the song's length, or the default."""

@@ -34,7 +34,9 @@ def at_most(what: str, value: float, limit: float, unit: str = "", fmt=None) -> 
     <limit>', both written by `fmt` (default: the number and `unit`)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value) or value > limit:
         fmt = fmt or (lambda x: _number(x) + (f" {unit}" if unit else ""))
-        raise UserError(f"{what} would be {fmt(value)}, over the limit of {fmt(limit)} (deepdance.limits)")
+        finite = isinstance(value, numbers.Real) and math.isfinite(value)
+        raise UserError(f"{what} would be {fmt(value)}, over the limit of {fmt(limit)} (deepdance.limits)"
+                        + ("" if finite else ": not a finite number"))
 
 
 def check_fps(what: str, fps: float) -> None:
@@ -80,21 +82,6 @@ MAX_WINDOW = 10_000          # latents the sequence model reads: the default is 
 MAX_PARAMETERS = 2 ** 28     # weights of one network (1 GiB of float32): a model file from elsewhere asking
                              # for more is refused before anything is allocated
 MAX_DANCE_BYTES = 4 * 2**30  # decoded frames of one dance, held in memory for rendering (uint8, W x H each)
-
-
-def check_count(what: str, value: float, limit: float, *, unit: str = "") -> None:
-    """Refuse a count or length that is not finite or exceeds its documented limit."""
-    if not math.isfinite(value):
-        raise UserError(f"{what} must be a finite number, got {value}")
-    if value > limit:
-        raise UserError(f"{what} {value:g}{unit} exceeds the limit of {limit:g}{unit} (deepdance.limits)")
-
-
-def check_estimate(what: str, estimate: float, limit: float, *, unit: str = "", why: str = "") -> None:
-    """Refuse a request whose estimated output or memory exceeds its documented limit."""
-    if not math.isfinite(estimate) or estimate > limit:
-        raise UserError(f"{what}: would make {estimate:.3g}{unit}, over the limit of {limit:.3g}{unit}"
-                        f"{f' ({why})' if why else ''} (deepdance.limits)")
 
 
 def check_setting(name: str, value, low: float, high: float, *, integer: bool = True) -> None:

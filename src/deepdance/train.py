@@ -78,8 +78,8 @@ class TrainConfig(Config):
             self.devices = int(self.devices)
         if min(self.latent, self.window, self.ae_epochs, self.seq_epochs, self.num_nodes) < 1:
             raise UserError("latent, window, epochs and num_nodes must be at least 1")
-        limits.check_count("latent size", self.latent, limits.MAX_LATENT)
-        limits.check_count("window", self.window, limits.MAX_WINDOW, unit=" latents")
+        limits.at_most("latent size", self.latent, limits.MAX_LATENT)
+        limits.at_most("window", self.window, limits.MAX_WINDOW, "latents")
         if self.batch_size is not None and self.batch_size < 1 or self.lr is not None and self.lr <= 0:
             raise UserError("batch size and learning rate must be positive")
         if not 0 <= self.val_fraction < 0.5:
