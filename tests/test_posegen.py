@@ -3,6 +3,7 @@ and a tiny pose run end to end (the pixel run is tested in test_pipeline / test_
 
 import numpy as np
 import pytest
+import torch
 from scipy.spatial.transform import Rotation
 
 from deepdance.dancer.bvh import parse_bvh, skeleton_positions
@@ -158,3 +159,21 @@ def test_pose_figures_against_the_real_dancer(store):
     assert P.pose_figures(skate, real, store.fps)["foot_sliding"] > same["foot_sliding_real"]
     beats = np.arange(0, 12, 0.5)
     assert P.pose_figures(real, real, store.fps, beats=beats, real_beats=beats)["bas_joints"] > 0.5
+
+
+def test_smooth_keeps_a_still_pose_and_softens_a_jump():
+    from deepdance.generate import GenerateConfig, smooth
+    from deepdance.errors import UserError
+
+    still = torch.full((30, 4), 2.5)
+    assert torch.allclose(smooth(still, 3.0), still)                 # nothing moves: nothing changes
+    step = torch.cat([torch.zeros(20, 1), torch.ones(20, 1)])
+    assert torch.equal(smooth(step, 0.0), step)                      # sigma 0: as it was
+    soft = smooth(step, 2.0)[:, 0]
+    assert soft[0] == 0 and soft[-1] == 1                            # the ends are held
+    assert 0.4 < soft[19] < 0.5 < soft[20] < 0.6                     # the jump is spread around its middle
+    assert (soft[1:] >= soft[:-1]).all()                             # and stays one way
+    assert torch.diff(soft).max() < 0.25                             # no longer in one step
+    for bad in (-0.1, float("nan"), 11.0):
+        with pytest.raises(UserError, match="smooth"):
+            GenerateConfig(smooth=bad)

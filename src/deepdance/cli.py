@@ -157,7 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("generate", help="roll a trained run forward into a new dance and render it")
-    p.add_argument("run", type=Path, help="trained run folder")
+    p.add_argument("run", type=Path, nargs="?", default=None, help="trained run folder")
+    p.add_argument("--pretrained", action="store_true",
+                   help="dance with the pretrained model of the built-in dancer that ships with deepdance "
+                        "(no training; the dance goes to --out, default runs/pretrained)")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--frames", type=_positive(int), default=None,
                         help="steps to generate (default: the song's length, else 600)")
@@ -189,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--video", type=Path, nargs="+", default=None, help="dance video(s) to learn from")
     src.add_argument("--store", type=Path, default=None, help="an existing frame store to learn from")
     p.add_argument("--out", type=Path, default=None, help="run folder (default runs/NAME)")
+    src.add_argument("--pretrained", action="store_true",
+                     help="copy in the pretrained model of the built-in dancer instead of training one (seconds)")
     p.add_argument("--force", action="store_true", help="replace an existing run folder")
     p.add_argument("--frames", type=_positive(int), default=None, help="frames to generate (default 720)")
     p.add_argument("--music", dest="song", type=Path, default=None, metavar="SONG",
@@ -216,6 +221,8 @@ def _add_generate_flags(p: argparse.ArgumentParser) -> None:
     start.add_argument("--from-noise", action="store_true", help="start from a random window")
     p.add_argument("--temperature", type=float, default=None, help="sampling temperature (0 = deterministic)")
     p.add_argument("--interpolate", type=int, default=0, help="in-between frames per generated step")
+    p.add_argument("--smooth", type=float, default=None, metavar="SECONDS",
+                   help="smooth the generated motion over this long (default, poses: 0.125; pixels: 0)")
 
 
 def _add_output_flags(p: argparse.ArgumentParser, prefix: str = "") -> None:
@@ -284,7 +291,7 @@ def generate_config_from_args(args):
     fields = {"frames": args.frames, "seconds": args.seconds, "start": args.start,
               "from_noise": args.from_noise or None, "seed": args.seed, "temperature": args.temperature,
               "interpolate": args.interpolate, "song": str(args.song) if args.song else None, "bpm": args.bpm,
-              "size": args.out_size, "fps": args.out_fps}
+              "size": args.out_size, "fps": args.out_fps, "smooth": args.smooth}
     return GenerateConfig(**{k: v for k, v in fields.items() if v is not None})
 
 
@@ -305,6 +312,12 @@ def cmd_train(args) -> None:
 def cmd_generate(args) -> None:
     from .pipeline import generate_run
 
+    if args.pretrained == (args.run is not None):
+        raise UserError("give a trained run folder or --pretrained (one of them)")
+    if args.pretrained:
+        from .pretrained import pretrained_run
+
+        args.run, args.out = pretrained_run(), args.out or Path("runs") / "pretrained"
     outputs = generate_run(args.run, args.out, cfg=generate_config_from_args(args))
     for name, path in outputs.items():
         print(f"{name}: {path}")
@@ -345,7 +358,7 @@ def cmd_run(args) -> None:
     gen = GenerateConfig(frames=cfg.frames, seed=cfg.seed, song=str(args.song) if args.song else None,
                          size=args.out_size, fps=args.out_fps)
     result = run(args.video, args.out, cfg=cfg, train_cfg=train_config_from_args(args), generate_cfg=gen,
-                 store=args.store, force=args.force, progress=on_terminal())
+                 store=args.store, force=args.force, progress=on_terminal(), pretrained=args.pretrained)
     print(f"run folder: {result}")
     for name in ("dance.mp4", "dance.gif", "contact_sheet.png", "dance.bvh", "dance_keypoints.npz",
                  "dance_skeleton.mp4", "metrics.json", "plots",

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.ndimage import gaussian_filter1d
 
 from .audio import MusicFeatures, beat_position, beat_seconds, features_for_file, lead_in
 from .checkpoint import load_model, model_meta
@@ -54,6 +55,8 @@ class GenerateConfig(Config):
                                       # source's aspect, >= 480 tall; pixels: the frames it learnt)
     fps: float | None = None          # frame rate of the pictures (latents interpolated between steps);
                                       # None: the representation's (poses: 24), else the data's x (interpolate + 1)
+    smooth: float | None = None       # seconds the latents are smoothed over (Gaussian sigma); None: the
+                                      # representation's (poses: 0.125, see pose/space.py; pixels: 0)
 
     def __post_init__(self):
         if self.size is not None:
@@ -66,6 +69,8 @@ class GenerateConfig(Config):
             raise UserError(f"seconds must be positive, got {self.seconds}")
         if self.frames is not None and self.seconds is not None:
             raise UserError("give the dance's length as frames or as seconds, not both")
+        if self.smooth is not None and not 0 <= self.smooth <= 10:
+            raise UserError(f"smooth must be between 0 and 10 seconds, got {self.smooth}")
         if self.interpolate < 0 or (self.temperature is not None and self.temperature < 0):
             raise UserError("interpolate and temperature cannot be negative")
         if self.temperature is not None and not math.isfinite(self.temperature):
@@ -148,6 +153,13 @@ def retime(latents: torch.Tensor, from_fps: float, to_fps: float) -> torch.Tenso
     lo = t.floor().long().clamp(0, n - 1)
     hi, w = (lo + 1).clamp(max=n - 1), (t - lo).to(latents.dtype)[:, None]
     return (1 - w) * latents[lo] + w * latents[hi]
+
+
+def smooth(latents: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Latents smoothed over time with a Gaussian of `sigma` steps (ends held); sigma 0: as they are."""
+    if sigma <= 0 or len(latents) < 2:
+        return latents
+    return torch.from_numpy(gaussian_filter1d(latents.numpy(), sigma, axis=0, mode="nearest"))
 
 
 # --- the roll-out ------------------------------------------------------------------------------------
@@ -281,6 +293,7 @@ def generate(run_dir: str | os.PathLike, cfg: GenerateConfig) -> Dance:
         out = retime(out.float(), fps, show_fps)
     else:
         show_fps, k = fps * (cfg.interpolate + 1), cfg.interpolate
+    out = smooth(out.float(), (representation.smooth if cfg.smooth is None else cfg.smooth) * show_fps / (k + 1))
     if cfg.size is not None:
         representation.size = parse_size(cfg.size)
     frames, out = _decode(representation, out, k, cfg.batch_size)

@@ -26,6 +26,7 @@ from .generate import Dance, GenerateConfig, generate
 from .ingest import IngestConfig, ingest
 from .limits import MAX_FRAMES, at_most, check_fps, check_frames
 from .pose.export import export_dance
+from .pretrained import is_pretrained, pretrained_run
 from .progress import say
 from .render import render_dance
 from .runfolder import (CONFIG, METRICS, link_store, optional_store, relative, run_store, store_path, update_config,
@@ -143,6 +144,8 @@ def generate_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = Non
     """Generate a dance from a trained run, render it (with its music) into `out` (default: the run folder)
     and record the generation figures and settings beside it: a dance made elsewhere leaves the run as it was."""
     run_dir = Path(run_dir)
+    if out is None and is_pretrained(run_dir):
+        raise UserError("the pretrained model ships inside the package: give an output folder for its dance")
     out = Path(out) if out else run_dir
     if not (run_dir / "seq.safetensors").exists():
         raise UserError(f"{run_dir} has no trained sequence model; run 'deepdance train' first")
@@ -214,13 +217,24 @@ def verdict_lines(folder: str | os.PathLike) -> list[str]:
     return []
 
 
+def copy_pretrained(run_dir: Path) -> None:
+    """The shipped pretrained run's files into a new run folder, which then generates like any trained run."""
+    source = pretrained_run()
+    for f in source.iterdir():
+        if f.is_file():
+            shutil.copyfile(f, run_dir / f.name)
+
+
 # --- the main job ------------------------------------------------------------------------------
 def run(video: list[Path] | None = None, out: Path | None = None, *, cfg: RunConfig, train_cfg: TrainConfig,
         generate_cfg: GenerateConfig | None = None, store: Path | None = None, force: bool = False,
-        progress: bool = True) -> Path:
-    """Everything in one run folder. Without a video or store, the built-in dancer is the data.
+        progress: bool = True, pretrained: bool = False) -> Path:
+    """Everything in one run folder. Without a video or store, the built-in dancer is the data; with
+    `pretrained`, the shipped model of the built-in dancer is copied in instead of trained (seconds).
     One line per stage on stderr; `progress`: progress bars too, else one line per epoch instead."""
-    name = (video[0].stem if video else store.name if store else "demo")
+    if pretrained and (video or store):
+        raise UserError("the pretrained model is of the built-in dancer: give no --video or --store with it")
+    name = (video[0].stem if video else store.name if store else "pretrained" if pretrained else "demo")
     out = Path(out) if out else Path("runs") / name
     check_not_overlapping(out, [store, *(video or [])])
     if store is not None:
@@ -228,6 +242,12 @@ def run(video: list[Path] | None = None, out: Path | None = None, *, cfg: RunCon
     gen = generate_cfg or GenerateConfig(frames=cfg.frames, seed=cfg.seed)
     timing: dict[str, float] = {}
     with new_folder(out, force=force, marker=CONFIG) as tmp:
+        if pretrained:
+            say("data: the pretrained model of the built-in dancer (no training)")
+            copy_pretrained(tmp)
+            say("generate: a new dance, and its video")
+            generate_run(tmp, cfg=gen)
+            return out
         update_config(tmp, run=cfg.to_dict())
         started = time.perf_counter()
         if store is not None:

@@ -36,16 +36,17 @@ from .jobs import Busy, Job, Jobs
 STATIC = Path(__file__).resolve().parent / "static"
 APP_DIR = ".app"  # RUNS/.app/logs: each job's whole output
 
-# What the first screen offers. Each is the flags of one `deepdance run` (built-in dancer / videos).
-# The seam for a pretrained model: a starter whose job copies a shipped run instead of training one.
+# What the first screen offers. Each is the flags of one `deepdance run` (built-in dancer / videos; None:
+# not for videos). "pretrained" copies the shipped model of the built-in dancer instead of training one.
 PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {"label": "tiny: a quick try (about a minute)",
-             "builtin": ["--seconds", "20", "--size", "80x48"],
-             "video": ["--size", "80x48", "--ingest-fps", "12"],
-             "train": ["--represent", "pixels", "--ae-epochs", "1", "--seq-epochs", "1", "--evaluate-frames", "0",
-                       "--frames", "120"]},
+             "builtin": ["--seconds", "20"],
+             "video": ["--ingest-fps", "12"],
+             "train": ["--seq-epochs", "10", "--evaluate-frames", "0", "--frames", "120"]},
     "demo": {"label": "demo: the full recipe (minutes; evaluated)",
              "builtin": [], "video": [], "train": []},
+    "pretrained": {"label": "pretrained: the built-in dancer, already trained (seconds)",
+                   "builtin": ["--pretrained"], "video": None, "train": []},
 }
 MAX_UPLOADS = 16
 
@@ -112,6 +113,8 @@ class App:
         if not isinstance(uploads, list) or len(uploads) > MAX_UPLOADS:
             raise UserError(f"uploads must be a list of at most {MAX_UPLOADS} videos")
         videos = [L.upload_path(self.runs, str(u)) for u in uploads]
+        if videos and preset["video"] is None:
+            raise UserError(f"the {body.get('preset')} preset learns from no video: choose tiny or demo for yours")
         seed = _number(body, "seed", int, default=0, low=0, high=2**31 - 1)
         default = videos[0].stem if videos else f"dancer-{body.get('preset', 'tiny')}"
         name = L.unique(self.runs, L.safe_name(str(body.get("name") or default)))

@@ -30,6 +30,14 @@ from .skeleton import INDEX, JOINTS, torso_length
 POSE_FILE = "pose.json"
 FORMAT = "deepdance-pose/1"
 FPS = 24.0                 # default output frame rate: poses are interpolated between the data's steps
+# Generated poses are smoothed over this long (Gaussian sigma, s): a code's centre is an average pose, and
+# stepping from centre to centre shakes every joint. Built-in dancer, 2 dances of 1,200 steps (real: kinetic
+# FD between its halves 54, joint speed 1.09 torso/s, beat-align on joints 0.72):
+#     smooth 0        kinetic FD 7,860   joint speed 1.65   beat-align 0.62
+#     smooth 0.083 s  kinetic FD   267   joint speed 1.15   beat-align 0.69
+#     smooth 0.125 s  kinetic FD    93   joint speed 0.93   beat-align 0.67 (the default)
+#     smooth 0.167 s  kinetic FD    67   joint speed 0.76   beat-align 0.65 (slower than the dancer)
+SMOOTH_S = 0.125
 FIT_FRAMES = 200           # real frames the body's thickness is fitted on
 _NJ = len(JOINTS)
 _HIPS = [INDEX["l_hip"], INDEX["r_hip"]]
@@ -48,6 +56,7 @@ class Poses:
     """The pose representation of a run (pose.json): encode, decode (draw), project, joints."""
     name = "pose"
     recipe = "default"
+    smooth = SMOOTH_S
     latent = 2 * _NJ + 2 + _NJ
 
     def __init__(self, stats: dict, *, size: tuple[int, int] | None = None):

@@ -45,6 +45,7 @@ async function upload(file, kind) {
 
 function show(section) {
   for (const id of ["start", "job", "run"]) $(id).hidden = id !== section && !(id === "job" && polling);
+  $("instant-panel").hidden = section !== "start";
 }
 
 // --- the runs ------------------------------------------------------------------------------------
@@ -76,10 +77,12 @@ function table(node, figures) {
   for (const [k, v] of Object.entries(figures || {})) node.append(el("tr", {}, el("td", {}, k), el("td", {}, fmt(v))));
 }
 
+// A real video's store has both: source frames above their cut (image) and the skeleton over the cut (video).
 function previewOf(p) {
-  if (p && p.video) return el("video", {src: p.video, muted: "", loop: "", autoplay: "", playsinline: "", controls: ""});
-  if (p && p.image) return el("img", {src: p.image, alt: "the cut: source frame beside its silhouette"});
-  return el("span", {class: "muted"}, "no preview");
+  const shown = [];
+  if (p && p.image) shown.push(el("img", {src: p.image, alt: "the cut: source frames above their silhouettes"}));
+  if (p && p.video) shown.push(el("video", {src: p.video, muted: "", loop: "", autoplay: "", playsinline: "", controls: ""}));
+  return shown.length ? el("div", {class: "previews"}, ...shown) : el("span", {class: "muted"}, "no preview");
 }
 
 async function openRun(name, dance = null) {
@@ -160,7 +163,7 @@ async function watch(job) {
   $("job").hidden = false;
   $("job-preview").replaceChildren();
   delete $("job-preview").dataset.shown;
-  for (const b of [$("train"), $("generate")]) b.disabled = true;
+  for (const b of [$("train"), $("instant"), $("generate")]) b.disabled = true;
   let misses = 0;
   while (polling === job.id) {
     renderJob(job);
@@ -172,11 +175,11 @@ async function watch(job) {
       misses = 0;
     } catch (e) {
       say(e.message);  // the app may be busy or restarting: keep asking a while before giving up
-      if (++misses >= 15) { polling = null; for (const b of [$("train"), $("generate")]) b.disabled = false; return; }
+      if (++misses >= 15) { polling = null; for (const b of [$("train"), $("instant"), $("generate")]) b.disabled = false; return; }
     }
   }
   polling = null;
-  for (const b of [$("train"), $("generate")]) b.disabled = false;
+  for (const b of [$("train"), $("instant"), $("generate")]) b.disabled = false;
   if (job.state === "done") {
     $("job").hidden = true;
     say("");
@@ -192,26 +195,31 @@ async function watch(job) {
 
 async function train(event) {
   event.preventDefault();
-  say("");
   const source = document.querySelector("input[name=source]:checked").value;
   const files = [...$("videos").files];
   if (source === "video" && !files.length) { say("choose one or more videos first"); return; }
-  $("train").disabled = true;
+  await startRun($("preset").value, source === "video" ? files : []);
+}
+
+// A new run (trained, or the pretrained dancer copied in): upload its videos, start the job, watch it.
+async function startRun(preset, files) {
+  say("");
+  $("train").disabled = $("instant").disabled = true;
   try {
     const uploads = [];
-    for (const f of source === "video" ? files : []) {
+    for (const f of files) {
       say(`uploading ${f.name} …`, "info");
       uploads.push(await upload(f, "video"));
     }
     say("");
-    const job = await post("/api/train", {preset: $("preset").value, uploads, name: $("run-name-input").value,
+    const job = await post("/api/train", {preset, uploads, name: $("run-name-input").value,
                                           seed: $("train-seed").value});
     show("start");
     await watch(job);
   } catch (e) {
     say(e.message);
   } finally {
-    if (!polling) $("train").disabled = false;
+    if (!polling) $("train").disabled = $("instant").disabled = false;
   }
 }
 
@@ -247,6 +255,7 @@ function route() {
 
 async function main() {
   $("train-form").onsubmit = train;
+  $("instant").onclick = () => startRun("pretrained", []);
   $("generate-form").onsubmit = generate;
   $("new-run").onclick = () => { location.hash = ""; say(""); show("start"); };
   $("cancel").onclick = async () => {
