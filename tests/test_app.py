@@ -220,6 +220,21 @@ def test_a_text_file_uploaded_as_a_video_says_so_and_leaves_nothing(server, page
 
 
 @pytest.mark.slow
+def test_dance_now_gives_the_pretrained_dancer_at_once(server, page):
+    page.goto(server.url)
+    page.wait_for_selector("body[data-ready='1']")
+    started = time.perf_counter()
+    page.click("#instant")
+    page.wait_for_selector("#run:not([hidden])", timeout=120_000)
+    page.wait_for_function("document.getElementById('dance').duration > 0")
+    print(f"\npretrained dancer's first dance in the page: {time.perf_counter() - started:.1f} s")
+    assert page.locator("#run-list a", has_text="dancer-pretrained").count() == 1
+    assert (server.runs / "dancer-pretrained" / "seq.safetensors").is_file()   # a run like any other
+    assert not page.is_visible("#instant")
+    assert leftovers(server.runs) == []
+
+
+@pytest.mark.slow
 def test_cancel_stops_training_and_keeps_nothing(server, page):
     page.goto(server.url)
     page.wait_for_selector("body[data-ready='1']")

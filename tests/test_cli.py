@@ -84,8 +84,8 @@ def test_generate_flags_map_to_the_generate_config():
                   "--interpolate", "2", "--music", "song.wav"])
     assert generate_config_from_args(args) == GenerateConfig(frames=30, start=5, seed=4, temperature=0.5,
                                                              interpolate=2, song="song.wav")
-    args = parse(["generate", "R", "--seconds", "2.5", "--from-noise", "--bpm", "100"])
-    assert generate_config_from_args(args) == GenerateConfig(seconds=2.5, from_noise=True, bpm=100.0)
+    args = parse(["generate", "R", "--seconds", "2.5", "--from-noise", "--bpm", "100", "--smooth", "0"])
+    assert generate_config_from_args(args) == GenerateConfig(seconds=2.5, from_noise=True, bpm=100.0, smooth=0.0)
 
 
 @pytest.fixture
@@ -131,6 +131,15 @@ def test_seed_on_every_command_reaches_its_configs(calls):
     assert calls["evaluate_run"][0][1] == Path("R") / "evaluation"
     assert main(["run", "--seed", "5"]) == 0
     assert (cfg("run").seed, cfg("run", "train_cfg").seed, cfg("run", "generate_cfg").seed) == (5, 5, 5)
+
+
+def test_run_frames_follow_the_video_unless_sized(calls):
+    assert main(["run", "--video", "clip.mp4"]) == 0
+    ingest = calls["run"][1]["cfg"].ingest_config()
+    assert (ingest.width, ingest.height) == (None, None)   # ingest turns 200x120 to the video's orientation
+    assert calls["run"][1]["cfg"].synth_config().width == 200
+    assert main(["run", "--video", "clip.mp4", "--size", "96x160"]) == 0
+    assert (calls["run"][1]["cfg"].ingest_config().width, calls["run"][1]["cfg"].ingest_config().height) == (96, 160)
 
 
 def test_evaluate_compare_calls_compare_runs(calls, tmp_path):

@@ -73,6 +73,12 @@ def _librosa():
     return librosa
 
 
+def warm_up() -> None:
+    """Compile librosa's numba code into its cache now (`make install` calls this), so that a user's first
+    dance to a song does not wait ~18 s for it."""
+    compute_features(click_track(120.0, 4.0), SR, fps=12.0)
+
+
 # --- reading music ---------------------------------------------------------------------------------
 def check_audio(y: np.ndarray, sr: int, name: str = "the music") -> np.ndarray:
     """Samples (n,) or (n, channels) as mono float32 fit for analysis, or UserError (empty, short, silent)."""

@@ -68,7 +68,8 @@ def _add_synth_flags(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--seconds", type=_positive(float), default=None, help="length of the dance")
     p.add_argument("--fps", type=_positive(float), default=None, help="frames per second (default 12)")
-    p.add_argument("--size", default="200x120", help="WIDTHxHEIGHT of the frames (default 200x120)")
+    p.add_argument("--size", default="200x120",
+                   help="WIDTHxHEIGHT of the frames (default 200x120; run --video: turned to the video's orientation)")
     p.add_argument("--seed", type=int, default=0,
                    help="picks the body, the tempo and the choreography (and, for run, training and the dance)")
     p.add_argument("--bpm", type=tempos, action=Tempos, default=None, metavar="BPM[,BPM...]",
@@ -203,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--evaluate-frames", type=int, default=None,
                    help="steps of each evaluation dance (default 1200; 0 skips the evaluation)")
     _add_synth_flags(p)
+    p.set_defaults(size=None)   # a video's frames follow its orientation (portrait in, portrait out)
     _add_train_flags(p)
     _add_output_flags(p, "dance-")
     p.set_defaults(func=cmd_run)
@@ -348,7 +350,7 @@ def cmd_run(args) -> None:
     from .generate import GenerateConfig
     from .pipeline import RunConfig, run
 
-    w, h = parse_size(args.size)
+    w, h = parse_size(args.size) if args.size else (None, None)
     cfg = RunConfig(width=w, height=h, seed=args.seed, cut=args.cut,
                     **{k: v for k, v in (("seconds", args.seconds), ("fps", args.fps), ("bpm", args.bpm),
                                          ("frames", args.frames), ("ingest_fps", args.ingest_fps),

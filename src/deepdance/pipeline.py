@@ -45,8 +45,8 @@ class RunConfig(Config):
     """The main job's own settings (the stages keep theirs in their configs)."""
     seconds: float = 240.0       # length of the built-in dancer when no video is given
     fps: float = 12.0            # its frame rate
-    width: int = 200
-    height: int = 120
+    width: int | None = None     # the frames' size; None: 200x120 for the built-in dancer, and for videos
+    height: int | None = None    # the same turned to the first video's orientation (see ingest)
     seed: int = 0                # the built-in dancer's and the dance's seed
     bpm: float | None = None     # one tempo for the built-in dancer; None: a clip at each of `tempos`
     tempos: tuple[float, ...] = (90.0, 105.0, 120.0, 135.0)  # so the model learns to follow any tempo
@@ -60,7 +60,9 @@ class RunConfig(Config):
             raise UserError("seconds, fps, frames and ingest fps must be positive")
         check_fps("run: fps", self.fps)
         check_fps("run: ingest fps", self.ingest_fps)
-        check_frames("run: the built-in dancer", self.seconds, self.fps, self.width * self.height)
+        if (self.width is None) != (self.height is None):
+            raise UserError("give both width and height, or neither")
+        check_frames("run: the built-in dancer", self.seconds, self.fps, (self.width or 200) * (self.height or 120))
         at_most("run: frames to generate", self.frames, MAX_FRAMES, "frames")
         at_most("run: evaluate frames", self.evaluate_frames, MAX_FRAMES, "frames")
         if self.evaluate_frames < 0:
@@ -70,7 +72,7 @@ class RunConfig(Config):
 
     def synth_config(self) -> SynthConfig:
         tempos = () if self.bpm is not None else tuple(self.tempos)
-        return SynthConfig(seconds=self.seconds, fps=self.fps, width=self.width, height=self.height,
+        return SynthConfig(seconds=self.seconds, fps=self.fps, width=self.width or 200, height=self.height or 120,
                            seed=self.seed, bpm=self.bpm, tempos=tempos)
 
     def ingest_config(self) -> IngestConfig:
@@ -165,7 +167,8 @@ def generate_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = Non
     render_seconds = time.perf_counter() - started
     figures = M.generation_report(dance.frames, real_sample(store)) if store is not None else \
         {"frames": len(dance.frames)}
-    said = verdict(figures, M.bar_checks(figures, M.GENERATION_BARS), run_facts(run_dir), what="the new dance")
+    said = verdict(figures, M.bar_checks(figures, M.GENERATION_BARS), run_facts(run_dir), what="the new dance",
+                   unchecked="" if store is not None else "the run keeps no frames of the dancer to compare it with")
     figures["fps"] = dance.fps
     figures["verdict"] = said.to_dict()
     # the run folder is built under a temporary name and moved: name the music relative to the output

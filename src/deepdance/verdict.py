@@ -123,15 +123,16 @@ class Verdict:
 
 
 def verdict(figures: dict[str, Any], bars: dict[str, bool | None], facts: Facts, *,
-            what: str = "the dance") -> Verdict:
+            what: str = "the dance", unchecked: str = "") -> Verdict:
     """Lines a person reads: the count of checks passed, then each failure with its figure, its yardstick,
-    the likely cause and what to try."""
+    the likely cause and what to try. `unchecked`: why nothing could be checked, when that is known."""
     passed = [k for k, v in bars.items() if v is True]
     failed = [k for k, v in bars.items() if v is False]
     unknown = [k for k, v in bars.items() if v is None]
     checked = len(passed) + len(failed)
     if not checked:
-        return Verdict(passed, failed, unknown, [f"verdict: no check could be made on {what}"])
+        return Verdict(passed, failed, unknown, [f"verdict: no check could be made on {what}"
+                                                 + (f" ({unchecked})" if unchecked else "")])
     head = f"verdict: {what} passed {'all ' if not failed else ''}{len(passed)} of {checked} checks " \
            f"against the real dancer"
     lines = [head + ("." if not failed else f"; it failed {', '.join(failed)}.")]

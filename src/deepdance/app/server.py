@@ -46,7 +46,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "demo": {"label": "demo: the full recipe (minutes; evaluated)",
              "builtin": [], "video": [], "train": []},
     "pretrained": {"label": "pretrained: the built-in dancer, already trained (seconds)",
-                   "builtin": ["--pretrained"], "video": None, "train": []},
+                   "builtin": ["--pretrained", "--frames", "240"], "video": None, "train": []},
 }
 MAX_UPLOADS = 16
 
