@@ -201,3 +201,36 @@ def test_config_rebuilds_the_same_model(recipe):
     seq = build_sequence(recipe, latent=32, window=5)
     again = build_sequence(recipe, **seq.config())
     assert {k: v.shape for k, v in seq.state_dict().items()} == {k: v.shape for k, v in again.state_dict().items()}
+
+
+def _sticky_model(max_run):
+    """Three codes at known places, a head that always says 'stay on code 0'."""
+    torch.manual_seed(0)
+    m = CodeLSTM(latent=2, window=2, codes=3, embed=4, hidden=4, layers=1, predict=1, max_run=max_run).eval()
+    m.codebook.copy_(torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
+    torch.nn.init.zeros_(m.head.weight)
+    m.head.bias.data = torch.tensor([20.0, 1.0, 0.0])
+    return m
+
+
+def test_a_roll_out_holds_a_code_no_longer_than_the_data_did():
+    from deepdance.models.sequence import _runs
+
+    window = torch.zeros(1, 2, 2)   # two steps of code 0
+    free = _sticky_model(0).roll_out(window, 12, temperature=0)
+    assert (free == 0).all()        # no limit: it stays for ever
+    m = _sticky_model(3)
+    for temperature in (0.0, 1.0):
+        codes = m.encode(m.roll_out(window, 12, temperature=temperature, generator=torch.Generator().manual_seed(1)))
+        runs = _runs(torch.cat([torch.zeros(2, dtype=torch.long), codes]))
+        assert max(runs) <= 3 and (codes != 0).any()   # the window's two steps count too
+
+
+def test_fit_runs_finds_the_longest_stay_within_clips():
+    m = _sticky_model(0)
+    latents = m.codebook[[0, 0, 0, 1, 2, 2, 0, 0, 0, 0]]
+    m.fit_runs(latents, [(0, 8), (8, 10)])
+    assert m.max_run == 3               # the 0s either side of the cut are two runs of 2
+    m.fit_runs(latents, [(0, 10)])
+    assert m.max_run == 4
+    assert CodeLSTM(**m.config()).max_run == 4   # saved in the config that rebuilds the model
