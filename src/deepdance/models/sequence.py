@@ -29,7 +29,8 @@ Holding longer (0.75) raised bas but froze 10% of the frames.
 
 On a short clip (12 s, 144 frames) the model learnt its last training pose as a place to stay: a roll-out
 reached it and stayed for the rest of the dance (freeze 0.70, the dancer 0.06). `max_run` records the longest
-the training data stayed on one code, and a roll-out moves on after that long: freeze 0.37. (A limit per code
+the training data stayed on one code, and a roll-out moves on after that long: freeze 0.37 (0.13 with the
+pose run's code per 2 frames, see train.py). (A limit per code
 took the portrait clip only to 0.35, and with each clip's end looped back to its start, made the built-in
 dancer's dances from different seeds alike: diversity 0.63 -> 0.29, the dancer 0.79.)
 """
