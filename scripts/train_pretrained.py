@@ -77,7 +77,8 @@ def main() -> None:
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="deepdance-pretrained-") as tmp:
         trained = run(None, Path(tmp) / "run", cfg=RunConfig(evaluate_frames=0, frames=120),
-                      train_cfg=TrainConfig(represent="pose", precision="32-true", seq_epochs=args.seq_epochs),
+                      train_cfg=TrainConfig(represent="pose", precision="32-true", seq_epochs=args.seq_epochs,
+                                            look_steps=0),   # the built-in dancer is the body
                       progress=False)
         cut_down(trained, args.out)
     for f in sorted(args.out.iterdir()):

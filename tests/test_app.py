@@ -241,7 +241,7 @@ def test_cancel_stops_training_and_keeps_nothing(server, page):
     page.select_option("#preset", "demo")
     page.fill("#run-name-input", "cancelled")
     page.click("#train")
-    page.wait_for_function("document.getElementById('job-stage').textContent === 'sequence model'", timeout=180_000)
+    page.wait_for_function("document.getElementById('job-stage').textContent === 'learning the look'", timeout=180_000)
     assert list(server.runs.glob(".cancelled.*.tmp"))  # the run is being built under its temporary name
     page.click("#cancel")
     page.wait_for_selector("#message.info", timeout=60_000)

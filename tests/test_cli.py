@@ -68,10 +68,10 @@ def test_train_flags_map_to_the_train_config():
     args = parse(["train", "S", "--run", "R", "--recipe", "default", "--latent", "16", "--window", "5",
                   "--ae-epochs", "2", "--seq-epochs", "3", "--batch-size", "8", "--devices", "2", "--num-nodes", "1",
                   "--precision", "32-true", "--accelerator", "cpu", "--seed", "7", "--music-input", "off",
-                  "--represent", "pixels"])
+                  "--represent", "pixels", "--look-steps", "0"])
     assert train_config_from_args(args) == TrainConfig(
         latent=16, window=5, ae_epochs=2, seq_epochs=3, batch_size=8, devices=2, num_nodes=1,
-        precision="32-true", accelerator="cpu", seed=7, music_input="off", represent="pixels")
+        precision="32-true", accelerator="cpu", seed=7, music_input="off", represent="pixels", look_steps=0)
 
 
 def test_generate_flags_map_to_the_generate_config():
@@ -84,8 +84,9 @@ def test_generate_flags_map_to_the_generate_config():
                   "--interpolate", "2", "--music", "song.wav"])
     assert generate_config_from_args(args) == GenerateConfig(frames=30, start=5, seed=4, temperature=0.5,
                                                              interpolate=2, song="song.wav")
-    args = parse(["generate", "R", "--seconds", "2.5", "--from-noise", "--bpm", "100", "--smooth", "0"])
-    assert generate_config_from_args(args) == GenerateConfig(seconds=2.5, from_noise=True, bpm=100.0, smooth=0.0)
+    args = parse(["generate", "R", "--seconds", "2.5", "--from-noise", "--bpm", "100", "--smooth", "0", "--look", "body"])
+    assert generate_config_from_args(args) == GenerateConfig(seconds=2.5, from_noise=True, bpm=100.0, smooth=0.0,
+                                                             look="body")
 
 
 @pytest.fixture

@@ -106,8 +106,10 @@ def test_tiny_pose_run_end_to_end(store, tmp_path):
     from deepdance.train import TrainConfig
 
     run = tmp_path / "run"
-    figures = train_run(store.path, run, cfg=TrainConfig(seq_epochs=1, seed=0), progress=False)
+    figures = train_run(store.path, run, cfg=TrainConfig(seq_epochs=1, look_steps=10, seed=0), progress=False)
     assert figures["represent"] == "pose" and (run / "pose.json").is_file()
+    assert (run / "look.safetensors").is_file() and 0 < figures["look.val_iou"] <= 1
+    assert figures["look.default"] in ("learned", "body")
     assert not (run / "ae.safetensors").exists()
     assert load_representation(run).name == "pose"
     outputs = generate_run(run, cfg=GenerateConfig(frames=24, seed=0))
@@ -177,3 +179,33 @@ def test_smooth_keeps_a_still_pose_and_softens_a_jump():
     for bad in (-0.1, float("nan"), 11.0):
         with pytest.raises(UserError, match="smooth"):
             GenerateConfig(smooth=bad)
+
+
+def test_an_untrained_look_is_the_body_and_draws_at_any_size(store):
+    from deepdance.errors import UserError
+    from deepdance.generate import GenerateConfig
+    from deepdance.models import LookNet
+    from deepdance.pose.look import bodies, draw_look, ink
+    from deepdance.pose.figure import draw_figure
+
+    rep = Poses.fit(store)
+    joints = rep.joints(rep.encode(store)[:6])
+    net = LookNet().eval()
+    body = ink(bodies(joints, rep.figure))
+    with torch.no_grad():
+        assert torch.equal(net(body) > 0, body > 0.5)        # the last layer starts at zero: the body itself
+    assert LookNet(**net.config()).config() == net.config()
+    for size in ((800, 480), (400, 400)):
+        drawn = draw_look(net, joints, rep.figure, size)
+        plain = draw_figure(joints, rep.figure, size)
+        assert drawn.shape == (6, size[1], size[0]) and drawn.dtype == np.uint8
+        a, b = drawn < 128, plain < 128
+        assert (a & b).sum() / (a | b).sum() > 0.85            # the same body, scaled the same way
+        assert len(np.unique(drawn)) > 2                       # anti-aliased edges
+    nobody = joints.copy()
+    nobody[..., 2] = 0
+    assert (draw_look(net, nobody, rep.figure, (80, 48)) == 255).all()
+    with pytest.raises(UserError, match="no learned look"):
+        rep.use_look("learned")
+    with pytest.raises(UserError, match="look must be"):
+        GenerateConfig(look="pretty")

@@ -18,12 +18,13 @@ from safetensors.torch import load_file, save_file
 
 from .errors import UserError
 from .files import atomic_path, read_json, write_json
-from .models import build_autoencoder, build_sequence
+from .models import build_autoencoder, build_look, build_sequence
 
 MODEL_FORMAT = "deepdance-model/1"
 KINDS: dict[str, tuple[str, Callable[..., torch.nn.Module]]] = {
     "ae": ("autoencoder", build_autoencoder),
     "seq": ("sequence model", build_sequence),
+    "look": ("look renderer", build_look),
 }
 
 

@@ -88,6 +88,8 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window", type=_positive(int), default=None, help="latents the sequence model reads (default 10)")
     p.add_argument("--ae-epochs", type=_positive(int), default=None)
     p.add_argument("--seq-epochs", type=_positive(int), default=None)
+    p.add_argument("--look-steps", type=int, default=None,
+                   help="training steps of the dancer's learned look (pose runs; default 400, 0: the fitted body only)")
     p.add_argument("--batch-size", type=_positive(int), default=None)
     p.add_argument("--devices", default=None, help="Lightning devices: a count, 'auto', or a list")
     p.add_argument("--num-nodes", type=_positive(int), default=None)
@@ -223,6 +225,9 @@ def _add_generate_flags(p: argparse.ArgumentParser) -> None:
     start.add_argument("--from-noise", action="store_true", help="start from a random window")
     p.add_argument("--temperature", type=float, default=None, help="sampling temperature (0 = deterministic)")
     p.add_argument("--interpolate", type=int, default=0, help="in-between frames per generated step")
+    p.add_argument("--look", choices=["learned", "body"], default=None,
+                   help="draw the poses in the dancer's learned look or as the fitted body (default: the one "
+                        "that scored better when the run was trained)")
     p.add_argument("--smooth", type=float, default=None, metavar="SECONDS",
                    help="smooth the generated motion over this long (default, poses: 0.125; pixels: 0)")
 
@@ -281,8 +286,8 @@ def train_config_from_args(args):
     from .train import TrainConfig
 
     fields = {"recipe": args.recipe, "represent": args.represent, "latent": args.latent, "window": args.window,
-              "ae_epochs": args.ae_epochs, "seq_epochs": args.seq_epochs, "batch_size": args.batch_size,
-              "devices": args.devices, "num_nodes": args.num_nodes, "precision": args.precision,
+              "ae_epochs": args.ae_epochs, "seq_epochs": args.seq_epochs, "look_steps": args.look_steps,
+              "batch_size": args.batch_size, "devices": args.devices, "num_nodes": args.num_nodes, "precision": args.precision,
               "accelerator": args.accelerator, "seed": args.seed, "music_input": args.music_input}
     return TrainConfig(**{k: v for k, v in fields.items() if v is not None})
 
@@ -293,7 +298,8 @@ def generate_config_from_args(args):
     fields = {"frames": args.frames, "seconds": args.seconds, "start": args.start,
               "from_noise": args.from_noise or None, "seed": args.seed, "temperature": args.temperature,
               "interpolate": args.interpolate, "song": str(args.song) if args.song else None, "bpm": args.bpm,
-              "size": args.out_size, "fps": args.out_fps, "smooth": args.smooth}
+              "size": args.out_size, "fps": args.out_fps, "smooth": args.smooth,
+              "look": args.look}
     return GenerateConfig(**{k: v for k, v in fields.items() if v is not None})
 
 

@@ -103,6 +103,24 @@ class FrameData(L.LightningDataModule):
         return DataLoader(FrameReader(self.store, self.val_idx), batch_size=self.batch_size)
 
 
+class LookData(L.LightningDataModule):
+    """Pairs (the body drawn at a pose, the real silhouette of that frame), uint8 (N, H, W) each, held in
+    memory (`pose.look.MAX_PAIRS` bounds them); `train` and `val` index them."""
+
+    def __init__(self, bodies: np.ndarray, silhouettes: np.ndarray, train: np.ndarray, val: np.ndarray, *,
+                 batch_size: int, seed: int = 0):
+        super().__init__()
+        self.pairs = torch.from_numpy(np.stack([bodies, silhouettes], 1))   # (N, 2, H, W)
+        self.train, self.val, self.batch_size, self.seed = train, val, batch_size, seed
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(self.pairs[self.train], batch_size=self.batch_size, sampler=Shuffle(len(self.train), self.seed),
+                          drop_last=len(self.train) > self.batch_size)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(self.pairs[self.val], batch_size=self.batch_size)
+
+
 class Windows(Dataset):
     """Sequences of `span` latents, with the music of the same frames when there is music."""
 

@@ -29,6 +29,7 @@ from .datasets import VAL_FRACTION, split_clips
 from .errors import UserError
 from .files import read_json, write_json
 from .render import render_dance
+from .pose.look import LOOK_SHEET
 from .runfolder import CONFIG, LATENTS, METRICS, run_store, saved_config
 from .report import Column, frame_strip, latent_plot, motion_plot, write_report
 from .store import FrameStore
@@ -141,6 +142,9 @@ def _evaluate(run_dir: Path, out: Path, cfg: EvaluateConfig, make_dance: MakeDan
         "Frames": frame_strip({"generated": main, "real (held out)": heldout if len(heldout) else real}, fps),
         "Preview (GIF)": files["gif"].read_bytes(),
     }
+    if (run_dir / LOOK_SHEET).is_file():
+        images["The look on the clip's own held-out poses: real, the fitted body, the learned look"] = \
+            (run_dir / LOOK_SHEET).read_bytes()
     real_latents = run_dir / LATENTS
     if latents is not None and real_latents.is_file():
         images["Latent trajectories (PCA of the real latents)"] = latent_plot(np.load(real_latents), latents)

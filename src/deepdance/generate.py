@@ -55,6 +55,7 @@ class GenerateConfig(Config):
                                       # source's aspect, >= 480 tall; pixels: the frames it learnt)
     fps: float | None = None          # frame rate of the pictures (latents interpolated between steps);
                                       # None: the representation's (poses: 24), else the data's x (interpolate + 1)
+    look: str | None = None           # poses drawn as "learned" (the dancer's look) or "body"; None: the run's
     smooth: float | None = None       # seconds the latents are smoothed over (Gaussian sigma); None: the
                                       # representation's (poses: 0.125, see pose/space.py; pixels: 0)
 
@@ -69,6 +70,8 @@ class GenerateConfig(Config):
             raise UserError(f"seconds must be positive, got {self.seconds}")
         if self.frames is not None and self.seconds is not None:
             raise UserError("give the dance's length as frames or as seconds, not both")
+        if self.look not in (None, "learned", "body"):
+            raise UserError(f"look must be learned or body, got {self.look!r}")
         if self.smooth is not None and not 0 <= self.smooth <= 10:
             raise UserError(f"smooth must be between 0 and 10 seconds, got {self.smooth}")
         if self.interpolate < 0 or (self.temperature is not None and self.temperature < 0):
@@ -296,6 +299,10 @@ def generate(run_dir: str | os.PathLike, cfg: GenerateConfig) -> Dance:
     out = smooth(out.float(), (representation.smooth if cfg.smooth is None else cfg.smooth) * show_fps / (k + 1))
     if cfg.size is not None:
         representation.size = parse_size(cfg.size)
+    if cfg.look is not None:
+        if not hasattr(representation, "use_look"):
+            raise UserError(f"{run_dir} learnt pixels: --look is for runs of poses")
+        representation.use_look(cfg.look)
     frames, out = _decode(representation, out, k, cfg.batch_size)
     joints = representation.joints(out.numpy()) if hasattr(representation, "joints") else None
     return Dance(frames, out.numpy(), show_fps, audio, beats, notes, joints, getattr(representation, "source", None))

@@ -81,6 +81,26 @@ class AEModule(_Stage):
                       on_epoch=True, prog_bar=True, batch_size=len(x), sync_dist=True)
 
 
+class LookModule(_Stage):
+    """The look: batches of (body, silhouette) pairs, uint8 (B, 2, H, W), 0 = ink; both shifted and mirrored
+    together. Validation also scores the body alone against the same silhouettes (`val_iou_body`)."""
+
+    def training_step(self, batch, batch_idx):
+        pair = augment(1.0 - batch.float() / 255.0, shift=(0.1, 0.05))
+        loss, _ = self.model.loss(pair[:, :1], pair[:, 1:])
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(batch), sync_dist=True)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        pair = 1.0 - batch.float() / 255.0
+        body, target = pair[:, :1], pair[:, 1:]
+        loss, logits = self.model.loss(body, target)
+        iou, _ = silhouette_scores(logits, target)
+        body_iou, _ = silhouette_scores(2 * body - 1, target)
+        self.log_dict({"val_loss": loss, "val_iou": iou.mean(), "val_iou_body": body_iou.mean()},
+                      on_epoch=True, prog_bar=True, batch_size=len(batch), sync_dist=True)
+
+
 def seq_batch(batch) -> tuple:
     """A batch of latents, or of (latents, music): the arguments of the sequence model's loss."""
     return tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)

@@ -15,6 +15,7 @@ Files written into the run folder (see `runfolder.py` for the whole tree):
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import time
 import warnings
@@ -31,13 +32,14 @@ from .audio import features_for_store
 from .checkpoint import check_checkpoint, save_model
 from .conditioning import MUSIC_COLUMNS, STEPS_PER_BEAT, beat_steps, heard
 from .config import Config
-from .datasets import VAL_FRACTION, FrameData, FrameReader, LatentData, split_clips, window_starts
+from .datasets import VAL_FRACTION, FrameData, FrameReader, LatentData, LookData, split_clips, window_starts
 from .errors import UserError
 from .files import read_json, write_json
 from .history import History
-from .models import RECIPE_DEFAULTS, RECIPES, build_autoencoder, build_sequence
+from .models import RECIPE_DEFAULTS, RECIPES, build_autoencoder, build_look, build_sequence
 from .models.original import HEIGHT as ORIGINAL_HEIGHT, WIDTH as ORIGINAL_WIDTH
-from .modules import AEModule, Replay, SeqModule, seq_batch, silhouette_scores
+from .modules import AEModule, LookModule, Replay, SeqModule, seq_batch, silhouette_scores
+from .pose.look import EDGE, LOOK_SHEET, bodies, pair_frames, write_look_sheet
 from .pose.space import POSE_FILE
 from .progress import drop_tips, quiet_lightning, say
 from .representation import REPRESENTATIONS, Pixels, Poses, load_representation, to_ink
@@ -54,6 +56,8 @@ class TrainConfig(Config):
     window: int = 10                    # latents the sequence model reads
     ae_epochs: int = 24
     seq_epochs: int = 15
+    look_steps: int = 400               # training steps of the dancer's learned look (pose runs); 0: the
+                                        # fitted body only
     codes: int = 512                    # pose codes of the default sequence model (fewer on small data)
     predict: int = 14                   # frames scored after the window in each training sequence (default)
     music_input: str = "auto"           # the sequence model hears the data's music: auto (when the data has
@@ -76,6 +80,8 @@ class TrainConfig(Config):
             raise UserError("the original recipe learns pixels; use --represent pixels or the default recipe")
         if isinstance(self.devices, str) and self.devices.strip().isdigit():
             self.devices = int(self.devices)
+        if self.look_steps < 0:
+            raise UserError("look steps cannot be negative (0: no learned look)")
         if min(self.latent, self.window, self.ae_epochs, self.seq_epochs, self.num_nodes) < 1:
             raise UserError("latent, window, epochs and num_nodes must be at least 1")
         limits.at_most("latent size", self.latent, limits.MAX_LATENT)
@@ -215,6 +221,64 @@ def fit_poses(store: FrameStore, run_dir: str | os.PathLike) -> dict[str, Any]:
     hardware.barrier()
     return {"pose.scale": round(poses.scale, 3), "pose.thick": poses.figure.thick,
             "pose.seconds": round(time.perf_counter() - started, 2)}
+
+
+def look_epochs(pairs: int, cfg: TrainConfig) -> int:
+    """Epochs that make at least `look_steps` steps over `pairs` training pairs."""
+    return max(1, math.ceil(cfg.look_steps / max(1, math.ceil(pairs / LOOK_BATCH))))
+
+
+LOOK_MARGIN = 0.01   # the learned look is the default when it beats the body's held-out IoU by this much
+LOOK_BATCH = 16      # pairs a step: many small steps learn more in the same time than a few large ones
+
+
+def train_look(store: FrameStore, run_dir: str | os.PathLike, cfg: TrainConfig, *, resume: bool = False,
+               progress: bool = True) -> dict[str, Any]:
+    """The dancer's look (`models/look.py`) on pairs of (the body at a real pose, its real silhouette);
+    writes look.safetensors + look.json, whose `default` is the look that scored better held out (learned
+    or body). Returns look.val_iou, look.val_iou_body, look.default, look.seconds."""
+    run_dir = Path(run_dir)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    poses = Poses.load(run_dir)
+    idx = pair_frames(store)
+    parts = split_clips(store.clips, cfg.val_fraction)
+    train_mask = np.zeros(len(store), bool)
+    for a, c, _ in parts:
+        train_mask[a:c] = True
+    body = bodies(poses.joints(poses.latents(np.asarray(store.poses())[idx])), poses.figure)
+    data = LookData(body, store.take(idx), np.flatnonzero(train_mask[idx]), np.flatnonzero(~train_mask[idx]),
+                    batch_size=LOOK_BATCH, seed=cfg.seed)
+    if not len(data.train):
+        raise UserError(f"{store.path}: no frame with a pose to learn the dancer's look from")
+    model = build_look("default")
+    module = LookModule(model, lr=cfg.get("lr"), onecycle=cfg.get("onecycle"))
+    precision = "32-true"   # measured: bf16 autocast ran this small network 5-8x slower on the CPU
+    epochs = look_epochs(len(data.train), cfg)
+    started = time.perf_counter()
+    with quiet_lightning(progress):
+        _fit(module, data, run_dir, "look", cfg, epochs=epochs, precision=precision, resume=resume,
+             progress=progress, history=History(run_dir, "look", lines=not progress), has_val=len(data.val) > 0)
+    seconds = time.perf_counter() - started
+    model = module.model.cpu().float().eval()
+    check = data.val if len(data.val) else data.train
+    with torch.no_grad():
+        pair = 1.0 - data.pairs[check].float() / 255.0
+        learned = float(silhouette_scores(model(pair[:, :1]), pair[:, 1:])[0].mean())
+        plain = float(silhouette_scores(2 * pair[:, :1] - 1, pair[:, 1:])[0].mean())
+    shown = check[np.linspace(0, len(check) - 1, min(6, len(check))).round().astype(int)]
+    if hardware.is_rank_zero():
+        with torch.no_grad():
+            probs = torch.sigmoid(EDGE * model(1.0 - data.pairs[shown, :1].float() / 255.0))[:, 0]
+        write_look_sheet(run_dir / LOOK_SHEET, data.pairs[shown, 1].numpy(), data.pairs[shown, 0].numpy(),
+                         (255 * (1 - probs)).round().to(torch.uint8).numpy())
+    out = {"look.val_iou": round(learned, 4), "look.val_iou_body": round(plain, 4),
+           "look.default": "learned" if learned > plain + LOOK_MARGIN else "body",
+           "look.seconds": round(seconds, 2), "look.epochs": epochs, "look.pairs": int(len(idx))}
+    if hardware.is_rank_zero():
+        save_model(run_dir, "look", model, {"train": cfg.to_dict(), "epochs": epochs, "figures": out,
+                                            "default": out["look.default"]})
+    hardware.barrier()
+    return out
 
 
 def encode_store(store: FrameStore, run_dir: str | os.PathLike) -> Path:
@@ -382,6 +446,15 @@ def train(store: FrameStore, run_dir: str | os.PathLike, cfg: TrainConfig, *, st
         started = time.perf_counter()
         encode_store(store, run_dir)
         figures["encode.seconds"] = round(time.perf_counter() - started, 2)
+        if cfg.look_steps:
+            done = _done(run_dir, "look", look_epochs(len(pair_frames(store)), cfg)) if resume else None
+            if done is None:
+                say(f"look: the dancer's own look, {cfg.look_steps} steps on the body at her poses")
+                done = train_look(store, run_dir, cfg, resume=resume, progress=progress)
+            figures.update(done)
+        elif hardware.is_rank_zero():
+            for f in ("look.safetensors", "look.json"):
+                (run_dir / f).unlink(missing_ok=True)
     elif stage in ("ae", "all"):
         if hardware.is_rank_zero():
             (run_dir / POSE_FILE).unlink(missing_ok=True)   # a pixel run decodes with its autoencoder

@@ -21,9 +21,9 @@ from typing import Callable
 KEEP_LINES = 400  # the last lines of a job kept for the page (the whole log goes to its file)
 ERROR_PREFIX = "deepdance: error: "
 EPOCH = re.compile(r"^(?P<stage>\w+) epoch (?P<epoch>\d+)/(?P<epochs>\d+): (?P<figures>.*?)(?: \((?P<secs>[\d.]+) s\))?$")
-STAGE = re.compile(r"^(?P<stage>data|pose|ae|encode|seq|generate|evaluate): (?P<text>.*)$")
+STAGE = re.compile(r"^(?P<stage>data|pose|look|ae|encode|seq|generate|evaluate): (?P<text>.*)$")
 FIGURE = re.compile(r"(\w+) (-?[\d.]+(?:e[-+]?\d+)?|nan|inf)")
-STAGES = {"data": "data", "pose": "pose fit", "ae": "autoencoder", "encode": "encoding", "seq": "sequence model",
+STAGES = {"data": "data", "pose": "pose fit", "look": "learning the look", "ae": "autoencoder", "encode": "encoding", "seq": "sequence model",
           "generate": "generating", "evaluate": "evaluating"}
 
 

@@ -42,7 +42,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {"label": "tiny: a quick try (about a minute)",
              "builtin": ["--seconds", "20"],
              "video": ["--ingest-fps", "12"],
-             "train": ["--seq-epochs", "10", "--evaluate-frames", "0", "--frames", "120"]},
+             "train": ["--seq-epochs", "10", "--look-steps", "60", "--evaluate-frames", "0", "--frames", "120"]},
     "demo": {"label": "demo: the full recipe (minutes; evaluated)",
              "builtin": [], "video": [], "train": []},
     "pretrained": {"label": "pretrained: the built-in dancer, already trained (seconds)",

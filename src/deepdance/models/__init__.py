@@ -12,6 +12,7 @@ from __future__ import annotations
 from torch import nn
 
 from .autoencoder import Autoencoder
+from .look import LookNet
 from .original import OriginalAutoencoder, OriginalLSTM
 from .sequence import CodeLSTM
 
@@ -37,5 +38,11 @@ def build_sequence(recipe: str, **kwargs) -> nn.Module:
     return SEQUENCES[recipe](**kwargs)
 
 
-__all__ = ["RECIPE_DEFAULTS", "RECIPES", "Autoencoder", "CodeLSTM", "OriginalAutoencoder", "OriginalLSTM",
-           "build_autoencoder", "build_sequence"]
+def build_look(recipe: str, **kwargs) -> nn.Module:
+    if recipe != "default":
+        raise ValueError(f"the look has only the default recipe, not {recipe!r}")
+    return LookNet(**kwargs)
+
+
+__all__ = ["RECIPE_DEFAULTS", "RECIPES", "Autoencoder", "CodeLSTM", "LookNet", "OriginalAutoencoder", "OriginalLSTM",
+           "build_autoencoder", "build_look", "build_sequence"]

@@ -21,10 +21,12 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from ..checkpoint import load_model, model_meta
 from ..errors import UserError
 from ..files import read_json, write_json
 from ..store import FrameStore
 from .figure import REST_TORSO, Figure, default_size, draw_figure
+from .look import draw_look
 from .skeleton import INDEX, JOINTS, torso_length
 
 POSE_FILE = "pose.json"
@@ -59,8 +61,10 @@ class Poses:
     smooth = SMOOTH_S
     latent = 2 * _NJ + 2 + _NJ
 
-    def __init__(self, stats: dict, *, size: tuple[int, int] | None = None):
+    def __init__(self, stats: dict, *, size: tuple[int, int] | None = None, look: torch.nn.Module | None = None,
+                 look_default: str = "body"):
         self.stats = stats
+        self.look_net, self.look = look, look_default if look is not None else "body"
         self.scale = float(stats["scale"])
         self.source = (int(stats["size"][0]), int(stats["size"][1]))
         self.mean = np.asarray(stats["mean"], np.float64).reshape(_NJ, 2)
@@ -132,10 +136,19 @@ class Poses:
             raise UserError(f"{path} is not a deepdance pose representation")
         if stats.get("joints") != list(JOINTS):
             raise UserError(f"{path}: joints {stats.get('joints')} are not this version's")
+        look, default = None, "body"
+        if (Path(run_dir) / "look.safetensors").is_file():
+            look, default = load_model(run_dir, "look"), model_meta(run_dir, "look").get("default", "body")
         try:
-            return cls(stats)
+            return cls(stats, look=look, look_default="learned" if default == "learned" else "body")
         except (KeyError, TypeError, ValueError) as e:
             raise UserError(f"{path}: malformed ({e})") from None
+
+    def use_look(self, look: str) -> None:
+        """Draw "learned" (the dancer's look) or "body" (the fitted body) from now on."""
+        if look == "learned" and self.look_net is None:
+            raise UserError("this run has no learned look (it was trained with --look-steps 0); use --look body")
+        self.look = look
 
     # --- poses <-> latents -----------------------------------------------------------------------------
     def _root(self, j: np.ndarray) -> np.ndarray:
@@ -178,7 +191,11 @@ class Poses:
     def decode(self, latents, *, batch_size: int = 256) -> Iterator[np.ndarray]:
         z = np.asarray(latents, np.float32)
         for i in range(0, len(z), batch_size):
-            yield draw_figure(self.joints(z[i:i + batch_size]), self.figure, self.size)
+            joints = self.joints(z[i:i + batch_size])
+            if self.look == "learned":
+                yield draw_look(self.look_net, joints, self.figure, self.size)
+            else:
+                yield draw_figure(joints, self.figure, self.size)
 
     def project(self, latents: torch.Tensor, *, batch_size: int = 256) -> torch.Tensor:
         """The seen flags snapped to 0 or 1 (a code's centre averages them); positions as they are."""

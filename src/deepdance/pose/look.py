@@ -1,0 +1,83 @@
+"""The dancer's own look (`models/look.py`) around the fitted body: the training pairs and the drawing.
+
+Training pairs: the body drawn at each real pose, at the store's own size, beside the real silhouette of that
+frame. Drawing a pose: the body at the store's size through the network, the logits scaled to the output
+size (the source's framing, centred, as `figure.draw_figure` places it) and only then turned into ink, so the
+outline is smooth at any size instead of a small picture's pixels blown up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from ..files import atomic_path
+from ..store import FrameStore
+from .figure import Figure, draw_figure
+
+MAX_PAIRS = 4000     # frames a look trains on (evenly spread over longer footage)
+EDGE = 2.0           # logits are sharpened by this before the sigmoid: crisp, still anti-aliased edges
+
+
+def ink(pictures: np.ndarray) -> torch.Tensor:
+    """uint8 pictures (N, H, W), 0 = dancer -> ink maps (N, 1, H, W), 1 = dancer."""
+    return 1.0 - torch.from_numpy(np.ascontiguousarray(pictures)).float()[:, None] / 255.0
+
+
+def pair_frames(store: FrameStore) -> np.ndarray:
+    """The store frames a look trains on: those with a seen joint, at most MAX_PAIRS of them, spread evenly."""
+    poses = store.poses()
+    seen = np.flatnonzero((np.asarray(poses)[..., 2] > 0).any(1)) if poses is not None else np.zeros(0, int)
+    if len(seen) > MAX_PAIRS:
+        seen = seen[np.linspace(0, len(seen) - 1, MAX_PAIRS).round().astype(int)]
+    return seen
+
+
+def bodies(joints: np.ndarray, figure: Figure, batch: int = 256) -> np.ndarray:
+    """The fitted body at each pose (N, 21, 3) at the source's own size: uint8 (N, H, W), 0 = body."""
+    return np.concatenate([draw_figure(joints[i:i + batch], figure, figure.source)
+                           for i in range(0, len(joints), batch)] or [np.zeros((0, *figure.source[::-1]), np.uint8)])
+
+
+@torch.no_grad()
+def draw_look(net: torch.nn.Module, joints: np.ndarray, figure: Figure, size: tuple[int, int], *,
+              blend: float = 1.0) -> np.ndarray:
+    """The dancer's look at each pose (N, 21, 3), as uint8 silhouettes (N, H, W) of `size` (W, H), 0 = dancer.
+    `blend` < 1 mixes in the body's own logits (0: the body alone)."""
+    w, h = size
+    sw, sh = figure.source
+    k = min(w / sw, h / sh)
+    tw, th = max(1, round(k * sw)), max(1, round(k * sh))
+    x0, y0 = (w - tw) // 2, (h - th) // 2
+    body = ink(bodies(joints, figure))
+    logits = net(body)
+    if blend < 1:
+        logits = blend * logits + (1 - blend) * net.prior * (2 * body - 1)
+    # a 3x3 mean first: the outline of one source pixel's steps, not its stair, is what gets scaled up
+    logits = F.avg_pool2d(logits, 3, stride=1, padding=1, count_include_pad=False)
+    logits = F.interpolate(logits, size=(th, tw), mode="bilinear", align_corners=False)
+    canvas = torch.full((len(joints), 1, h, w), -net.prior)
+    canvas[..., y0:y0 + th, x0:x0 + tw] = logits
+    pictures = (255.0 * (1.0 - torch.sigmoid(EDGE * canvas[:, 0]))).round().to(torch.uint8).numpy()
+    nobody = ~(np.asarray(joints)[..., 2] > 0).any(1)
+    pictures[nobody] = 255
+    return pictures
+
+
+LOOK_SHEET = "plots/look.png"   # in the run folder: real frames, the body at their poses, the learned look
+
+
+def write_look_sheet(path: Path, real: np.ndarray, body: np.ndarray, learned: np.ndarray) -> None:
+    """Three rows of held-out frames (uint8 (N, H, W), the same size): the real silhouettes, the fitted body
+    at their poses and the learned look at them, so a person sees what each look gives."""
+    rows = [np.concatenate(list(a), 1) for a in (real, body, learned)]
+    sep = np.full((2, rows[0].shape[1]), 160, np.uint8)
+    sheet = np.concatenate([rows[0], sep, rows[1], sep, rows[2]], 0)
+    ok, png = cv2.imencode(".png", sheet)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(png.tobytes())
