@@ -87,6 +87,7 @@ def test_generate_flags_map_to_the_generate_config():
     args = parse(["generate", "R", "--seconds", "2.5", "--from-noise", "--bpm", "100", "--smooth", "0", "--look", "body"])
     assert generate_config_from_args(args) == GenerateConfig(seconds=2.5, from_noise=True, bpm=100.0, smooth=0.0,
                                                              look="body")
+    assert generate_config_from_args(parse(["generate", "R", "--motion", "salsa.bvh"])) == GenerateConfig(motion="salsa.bvh")
 
 
 @pytest.fixture

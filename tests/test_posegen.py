@@ -101,6 +101,7 @@ def test_exports_read_back(store, tmp_path):
 
 @pytest.mark.slow
 def test_tiny_pose_run_end_to_end(store, tmp_path):
+    from deepdance.errors import UserError
     from deepdance.generate import GenerateConfig
     from deepdance.pipeline import generate_run, train_run
     from deepdance.train import TrainConfig
@@ -119,6 +120,17 @@ def test_tiny_pose_run_end_to_end(store, tmp_path):
     info = probe(outputs["video"])
     assert (info["width"], info["height"]) == (800, 480) and abs(info["fps"] - 24) < 0.1
     assert load_motion(outputs["keypoints"]).poses.shape[0] == 47   # 24 steps at 12 fps, shown at 24 fps
+    # motion transfer: a dance file danced in this run's look, sized and placed as this dancer
+    for look in ("learned", "body"):
+        moved = generate_run(run, tmp_path / f"moved-{look}", cfg=GenerateConfig(motion=str(outputs["keypoints"]),
+                                                                                look=look))
+        joints = np.load(moved["keypoints"])["keypoints2d"][0]
+        assert len(joints) == 47 and probe(moved["video"])["width"] == 800
+        source = np.load(outputs["keypoints"])["keypoints2d"][0]
+        torso = lambda k: np.median(np.linalg.norm(k[:, 5:7, :2].mean(1) - k[:, 11:13, :2].mean(1), axis=-1))
+        assert abs(torso(joints) / torso(source) - 1) < 0.1
+    with pytest.raises(UserError, match="no song"):
+        GenerateConfig(motion="x.bvh", bpm=100)
 
 
 def test_retime_interpolates_between_steps():

@@ -174,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     song.add_argument("--bpm", type=_positive(float), default=None,
                       help="dance to a drum beat made at this tempo (runs trained with music)")
     p.add_argument("--seed", type=int, default=None, help="generation seed (default 0)")
+    p.add_argument("--motion", type=Path, default=None, metavar="FILE",
+                   help="dance this BVH or keypoints file (e.g. another run's dance_keypoints.npz) in this run's "
+                        "look instead of a new dance (pose runs)")
     _add_generate_flags(p)
     _add_output_flags(p)
     p.add_argument("--out", type=Path, default=None, help="output folder (default: the run folder)")
@@ -299,7 +302,7 @@ def generate_config_from_args(args):
               "from_noise": args.from_noise or None, "seed": args.seed, "temperature": args.temperature,
               "interpolate": args.interpolate, "song": str(args.song) if args.song else None, "bpm": args.bpm,
               "size": args.out_size, "fps": args.out_fps, "smooth": args.smooth,
-              "look": args.look}
+              "look": args.look, "motion": str(args.motion) if args.motion else None}
     return GenerateConfig(**{k: v for k, v in fields.items() if v is not None})
 
 

@@ -25,11 +25,14 @@ from scipy.ndimage import gaussian_filter1d
 from .audio import MusicFeatures, beat_position, beat_seconds, features_for_file, lead_in
 from .checkpoint import load_model, model_meta
 from .conditioning import beat_steps, drum_beat, heard
+from .dancer.body import Body, Camera
+from .dancer.motion import load_motion, motion_poses
 from . import limits
 from .config import Config, parse_size
 from .errors import UserError
 from .limits import check_bpm, check_fps
 from .models import RECIPE_DEFAULTS
+from .pose.skeleton import carried, from_dancer
 from .representation import load_representation
 from .runfolder import read_latents, read_music
 
@@ -55,6 +58,8 @@ class GenerateConfig(Config):
                                       # source's aspect, >= 480 tall; pixels: the frames it learnt)
     fps: float | None = None          # frame rate of the pictures (latents interpolated between steps);
                                       # None: the representation's (poses: 24), else the data's x (interpolate + 1)
+    motion: str | None = None         # dance this BVH / keypoints file (or another run's dance_keypoints.npz)
+                                      # in this dancer's look instead of a generated dance (pose runs)
     look: str | None = None           # poses drawn as "learned" (the dancer's look) or "body"; None: the run's
     smooth: float | None = None       # seconds the latents are smoothed over (Gaussian sigma); None: the
                                       # representation's (poses: 0.125, see pose/space.py; pixels: 0)
@@ -95,6 +100,9 @@ class GenerateConfig(Config):
             raise UserError("give either a start frame or from_noise, not both")
         if self.song is not None and self.bpm is not None:
             raise UserError("give either a song or a tempo (bpm), not both")
+        if self.motion is not None and (self.song is not None or self.bpm is not None or self.from_noise
+                                        or self.start is not None):
+            raise UserError("a motion file is danced as it is: give no song, tempo or start with --motion")
         if self.bpm is not None:
             check_bpm("bpm", self.bpm)
 
@@ -241,6 +249,20 @@ def _in_beats(seq, representation, run_dir: Path, cfg: GenerateConfig, latents: 
     return (1 - w) * out[lo] + w * out[hi], beats[beats <= (steps - 1) / fps + 1e-9], audio, notes
 
 
+# --- another dance, in this dancer's look ----------------------------------------------------------------
+def transferred(representation, cfg: GenerateConfig, fps: float) -> torch.Tensor:
+    """The latents of `cfg.motion` (a BVH or keypoints file), at the data's `fps`, retargeted to this dancer:
+    her size and her place in the picture (`Poses.retarget`); as long as the file, or `frames` / `seconds`."""
+    if not hasattr(representation, "retarget"):
+        raise UserError("--motion needs a run of poses (this one learnt pixels)")
+    motion = load_motion(cfg.motion).resample(fps)
+    steps = min(len(motion), cfg.steps(fps, motion.seconds))
+    cfg.check_output(steps, **_picture_size(representation, cfg))
+    camera = Camera.fit(*representation.source)
+    track = from_dancer(motion_poses(motion, camera, 0, steps), Body(), camera, fps, known=carried(motion.source))
+    return torch.from_numpy(representation.retarget(track.joints2d))
+
+
 # --- the dance ----------------------------------------------------------------------------------------
 def _picture_size(representation, cfg: GenerateConfig) -> dict:
     """The width and height of the dance's pictures, for its size before making it."""
@@ -276,7 +298,9 @@ def generate(run_dir: str | os.PathLike, cfg: GenerateConfig) -> Dance:
                         f"(autoencoder {representation.latent}, sequence model {seq.latent}); encode the store again")
     opts = cfg.resolved(seq.recipe)
     generator = torch.Generator().manual_seed(cfg.seed)
-    if seq.music_features:
+    if cfg.motion is not None:
+        out, beats, audio, notes = transferred(representation, cfg, fps), None, None, []
+    elif seq.music_features:
         out, beats, audio, notes = _in_beats(seq, representation, run_dir, cfg.replace(**opts), latents, clips, fps, generator)
     else:
         if cfg.song is not None or cfg.bpm is not None:

@@ -101,6 +101,7 @@ class Poses:
             else:   # never seen anywhere: where the built-in figure has it, roughly
                 mean[k] = [0.0, -1.0 if "shoulder" in JOINTS[k] or k < 5 else 1.0]
         stats["mean"] = mean.tolist()
+        stats["root"] = np.median(rep._root(j), 0).tolist()   # where the dancer usually stands (source pixels)
         extra = store.manifest.extra.get("body", {}) if isinstance(store.manifest.extra, dict) else {}
         stats["figure"].update(hair=str(extra.get("hair", "short")), skirt=bool(extra.get("skirt", False)))
         rep = cls(stats)
@@ -180,6 +181,19 @@ class Poses:
         xy = root[:, None] + rel * self.scale
         seen = z[:, 2 * _NJ + 2:] > 0.5
         return np.concatenate([xy, seen[..., None]], -1).astype(np.float32)
+
+    def retarget(self, joints2d: np.ndarray) -> np.ndarray:
+        """Another dancer's joints (N, 21, 3), in any picture, as this dancer's latents: scaled to this
+        dancer's torso length and moved so that its median root stands where this dancer usually stood."""
+        j = np.asarray(joints2d, np.float64).copy()
+        torso = torso_length(j)
+        ok = np.isfinite(torso) & (torso > 0)
+        if not ok.any():
+            raise UserError("the motion never shows both shoulders and hips; cannot size it to the dancer")
+        root = self._root(j)
+        home = np.asarray(self.stats.get("root", np.array(self.source, np.float64) / 2), np.float64)
+        j[..., :2] = (j[..., :2] - np.median(root, 0)) * (self.scale / float(np.median(torso[ok]))) + home
+        return self.latents(j)
 
     # --- the representation seam -----------------------------------------------------------------------
     def encode(self, store: FrameStore, *, batch_size: int = 256) -> np.ndarray:
