@@ -98,3 +98,28 @@ def test_real_portrait_clip_keeps_her_whole(tmp_path):
     inside = (ends[..., 0] >= 0) & (ends[..., 0] < 120) & (ends[..., 1] >= 0) & (ends[..., 1] < 200)
     assert inside.all(-1).mean() >= 0.99
     assert FrameStore.open(store.path).poses().shape[0] == len(store)
+
+
+def test_several_people_keep_the_largest_most_central_and_say_so(tmp_path):
+    fps = 12.0
+    big, poses, body, camera = colour_dance(4.0, fps, 480, 240, seed=0, kind="room")
+    small, *_ = colour_dance(4.0, fps, 150, 150, seed=3, kind="gradient")
+    frames = big.copy()
+    frames[:, 85:235, 5:155] = small            # a smaller dancer at the left edge, in her own picture
+    path = tmp_path / "two.mp4"
+    write_video(path, frames, fps=fps, crf=16)
+    truth = from_dancer(poses, body, camera, fps)
+    store = ingest([path], tmp_path / "s", cfg=IngestConfig(fps=12), progress=False)
+    m = store.manifest
+    said = " ".join(m.extra.get("notes", []))
+    assert "several people" in said and "largest, most central" in said
+    facts = m.source["inputs"][0]
+    x, y, w, h = facts["pose_window"]
+    assert facts["people"] >= 2 and x > 80 and x <= np.nanmin(truth.joints2d[..., 0])   # the other one left out
+    track = PoseTrack.load(store.path / facts["track"])
+    assert pck(track.joints2d, truth.joints2d)[0] >= 0.95   # the big dancer's joints, in source pixels
+    # one dancer alone: no window, no note
+    alone = tmp_path / "one.mp4"
+    write_video(alone, big, fps=fps, crf=16)
+    one = ingest([alone], tmp_path / "s1", cfg=IngestConfig(fps=12), progress=False).manifest
+    assert "pose_window" not in one.source["inputs"][0] and "several" not in " ".join(one.extra.get("notes", []))

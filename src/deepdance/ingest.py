@@ -33,12 +33,12 @@ from tqdm import tqdm
 
 from . import limits, video
 from .config import Config
-from .cut import MODES, POLARITIES, Cutter, Limits, choose_cut, clean, dancer_share, describe, person_regions
+from .cut import MODES, POLARITIES, Cutter, Limits, choose_cut, clean, dancer_share, describe
 from .errors import UserError
 from .files import check_new_folder, check_not_overlapping, check_writable_dir
 from .footage.framing import MIN_REGION, Geometry, choose_fit, default_size, windows
 from .footage.inputs import Input
-from .footage.poses import Recorder, sample_poses
+from .footage.poses import Recorder, choose_dancer, sample_poses
 from .footage.sink import Sink
 from .progress import say
 from .pose.estimator import mediapipe_solutions
@@ -49,7 +49,6 @@ SAMPLES = 24          # frames looked at to choose and fit the cut
 # 1/12 s: averaging those frames cost 0.02 IoU on the composited dancer and hardly changed the flicker
 SMOOTH_SPAN = 0.05
 DEFAULT_SIZE = (200, 120)
-SEVERAL = 0.3         # share of samples with more than one person-sized figure before a note says so
 
 
 @dataclass
@@ -165,7 +164,8 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
     plans = []
     for src in sources:
         raw = src.samples(SAMPLES)
-        poses = sample_poses(raw) if cfg.poses else [None] * len(raw)
+        window, people, why = choose_dancer(raw) if cfg.poses and raw else (None, 0, "")
+        poses = sample_poses(raw, window) if cfg.poses else [None] * len(raw)
         fit, fit_why = (cfg.fit, "asked for") if cfg.fit != "auto" or cfg.track else choose_fit(src, size, cfg.crop, poses)
         geo = Geometry.make(src, size=size, fit=fit, crop=cfg.crop, track=cfg.track)
         samples = [geo.prepare(s) for s in raw]
@@ -177,7 +177,7 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
                 raise UserError(f"nobody in {src.path}: no dancer found in the {len(raw)} frames sampled across it "
                                 f"(no person for the pose estimator, nothing left by the '{cutter.mode}' cut)")
             raise _no_dancer(src.path, cutter, f"all {len(samples)} frames sampled across it are")
-        plans.append((src, geo, cutter, reason, figures, fit, fit_why, samples, work_poses))
+        plans.append((src, geo, cutter, reason, figures, fit, fit_why, samples, work_poses, window, people, why))
 
     source_info = {"inputs": [s.facts() for s in sources], "fps_requested": cfg.fps, "fit": cfg.fit,
                    "crop": list(cfg.crop) if cfg.crop else None, "track": cfg.track, "size": list(size)}
@@ -188,22 +188,21 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
             say(f"store size {size[0]}x{size[1]} ({'portrait' if size[1] > size[0] else 'landscape'}, as "
                 f"{sources[0].path.name}; --size overrides)")
         cuts = []
-        for i, (src, geo, cutter, reason, figures, fit, fit_why, samples, work_poses) in enumerate(plans):
+        for i, (src, geo, cutter, reason, figures, fit, fit_why, samples, work_poses, window, people, why) \
+                in enumerate(plans):
             say(f"{src.path.name}: cut '{cutter.mode}' ({reason})")
             facts = writer.manifest.source["inputs"][i]
             facts.update(fit=fit, fit_reason=fit_why)
+            if window is not None:
+                note(f"several people in {src.path.name}: {why}; the others are left out (frame another "
+                     f"with --crop X,Y,W,H)")
+                facts.update(people=people, pose_window=list(window))
             if cfg.poses:
-                several = [person_regions(np.where(cutter.score(s) >= 128, np.uint8(255), np.uint8(0)), cfg.limits) > 1
-                           for s, q in zip(samples, work_poses) if q is not None]
-                if several and np.mean(several) >= SEVERAL:
-                    note(f"several people in {src.path.name} ({sum(several)} of {len(several)} samples show more "
-                         f"than one person-sized figure): kept the one the pose estimator follows, the most "
-                         f"prominent; the others are left out")
-                elif all(q is None for q in work_poses):   # in the manifest only: the pass after says more
+                if all(q is None for q in work_poses):   # in the manifest only: the pass after says more
                     notes.append(f"no person found by the pose estimator in the samples of {src.path.name}: its "
                                  f"poses may be missing and the cut is not checked")
             sink.start_input(i, geo)
-            recorder = _cut_input(src, geo, cutter, cfg, fps, sink, progress)
+            recorder = _cut_input(src, geo, cutter, cfg, fps, sink, progress, window)
             kept = sink.end_input()
             if kept == 0:
                 raise _no_dancer(src.path, cutter, "every frame is")
@@ -259,13 +258,13 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
 
 
 def _cut_input(src: Input, geo: Geometry, cutter: Cutter, cfg: IngestConfig, fps: float,
-               sink: Sink, progress: bool) -> Recorder | None:
+               sink: Sink, progress: bool, window=None) -> Recorder | None:
     """The one decoding pass over an input: poses of every frame, the cut of every sampled one."""
     recorder = None
     frames = src.pictures()
     if cfg.poses:
         recorder = Recorder(src.fps, (src.width, src.height), video=src.kind == "video",
-                            source={"kind": src.kind, "file": src.path.name})
+                            source={"kind": src.kind, "file": src.path.name}, window=window)
         frames = recorder.run(frames)
     k = min(cfg.smooth // 2, int(SMOOTH_SPAN * src.fps + 1e-9))
     # the sample outweighs its neighbours together: they settle its uncertain pixels (flicker) but never

@@ -19,10 +19,10 @@ from .base import Cutter, border_pixels, otsu
 from .chroma import ChromaCutter
 from .check import Tally, describe, frame_fit
 from .choose import MODES, POLARITIES, choose_cut, make_cutter, sample_figures
-from .clean import Limits, clean, dancer_share, person_regions
+from .clean import Limits, clean, dancer_share
 from .segment import SegmentCutter
 from .threshold import ThresholdCutter
 
 __all__ = ["BackgroundCutter", "ChromaCutter", "Cutter", "Limits", "MODES", "POLARITIES", "SegmentCutter",
            "ThresholdCutter", "Tally", "border_pixels", "choose_cut", "clean", "dancer_share", "describe", "frame_fit",
-           "make_cutter", "otsu", "person_regions", "sample_figures"]
+           "make_cutter", "otsu", "sample_figures"]

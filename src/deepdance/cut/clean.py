@@ -81,16 +81,6 @@ def _holding(points: np.ndarray, contours: list, areas: np.ndarray, least: float
     return int(best[np.argmax(areas[best])])
 
 
-def person_regions(mask: np.ndarray, lim: Limits, share: float = 0.3) -> int:
-    """How many separate regions of a hard mask are person-sized: at least `share` of the largest and min_area."""
-    opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, K5)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    if not len(areas):
-        return 0
-    return int(np.sum(areas >= max(share * areas.max(), lim.min_area * mask.size)))
-
-
 def dancer_share(cutter: Cutter, samples: Sequence[np.ndarray], lim: Limits) -> list[float]:
     """Fraction of each sample frame that the cut keeps as dancer (0 where no dancer is found)."""
     out = []

@@ -12,6 +12,7 @@ from typing import Iterable, Iterator, Sequence
 import cv2
 import numpy as np
 
+from ..cut.segment import SegmentCutter
 from ..pose.estimator import BlazePose, PoseEstimator
 from ..pose.skeleton import JOINTS, PoseTrack
 
@@ -27,30 +28,77 @@ def shrink(rgb: np.ndarray) -> tuple[np.ndarray, float]:
     return cv2.resize(rgb, (round(rgb.shape[1] * s), round(rgb.shape[0] * s)), interpolation=cv2.INTER_AREA), 1 / s
 
 
-def estimate(est: PoseEstimator, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One frame's (joints2d in source pixels, joints3d)."""
-    small, back = shrink(rgb)
+Window = tuple[int, int, int, int]   # x, y, w, h of the source the estimator looks at (one person in it)
+
+
+def estimate(est: PoseEstimator, rgb: np.ndarray, window: Window | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One frame's (joints2d in source pixels, joints3d); with `window`, of that part of the frame only."""
+    x, y, w, h = window or (0, 0, rgb.shape[1], rgb.shape[0])
+    small, back = shrink(np.ascontiguousarray(rgb[y:y + h, x:x + w]))
     pose = est.estimate(small)
     j2 = pose.joints2d.copy()
-    j2[:, :2] *= back
+    j2[:, :2] = j2[:, :2] * back + (x, y)
     return j2, pose.joints3d
 
 
-def sample_poses(samples: Sequence[np.ndarray]) -> list[np.ndarray | None]:
+def sample_poses(samples: Sequence[np.ndarray], window: Window | None = None) -> list[np.ndarray | None]:
     """Each sample frame's joints2d (source pixels) in static mode, None where nobody is found."""
     out = []
     with BlazePose(video=False) as est:
         for s in samples:
-            j2, _ = estimate(est, s)
+            j2, _ = estimate(est, s, window)
             out.append(j2 if j2[:17, 2].mean() > 0 else None)
     return out
+
+
+SEVERAL = 0.3          # share of samples with more than one person before the dancer is chosen among them
+PERSON_SHARE = 0.3     # a region is a person when at least this share of the largest one's area
+WINDOW_MARGIN = 0.3    # of the chosen person's box, added on every side (arms swing out, feet step)
+AGREE = 0.15           # of the frame's width: how far a sample's choice may lie from the median choice
+
+
+def choose_dancer(samples: Sequence[np.ndarray]) -> tuple[Window | None, int, str]:
+    """With several people in the samples (person segmentation), the dancer: in each sample the person
+    whose area times closeness to the centre is largest, and the window (source pixels) that holds her
+    in every sample, so the estimator sees her alone. Returns (window or None, most people seen, why)."""
+    seg, boxes, counts, h, w = None, [], [], *samples[0].shape[:2]
+    for s in samples:
+        small, back = shrink(s)
+        seg = seg or SegmentCutter(portrait=small.shape[0] > small.shape[1])
+        mask = (seg.score(small) >= 128).astype(np.uint8)
+        n, _, stats, centres = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+        big = np.flatnonzero(areas >= max(PERSON_SHARE * areas.max(), 0.005 * mask.size)) if len(areas) else []
+        counts.append(len(big))
+        if len(big):
+            closeness = 1.0 - np.abs(centres[1 + big, 0] / small.shape[1] - 0.5)
+            best = big[int(np.argmax(areas[big] * closeness))]
+            boxes.append(stats[1 + best, :4] * back)
+    several = sum(c > 1 for c in counts)
+    if not boxes or several < SEVERAL * len(samples):
+        return None, max(counts, default=0), ""
+    b = np.asarray(boxes, np.float64)
+    # the segmenter misses a person now and then, and the other one wins that sample: keep the boxes near
+    # the median one's centre
+    cx = b[:, 0] + b[:, 2] / 2
+    b = b[np.abs(cx - np.median(cx)) <= AGREE * w]
+    x0, y0 = b[:, 0].min(), b[:, 1].min()
+    x1, y1 = (b[:, 0] + b[:, 2]).max(), (b[:, 1] + b[:, 3]).max()
+    mx, my = WINDOW_MARGIN * (x1 - x0), WINDOW_MARGIN * (y1 - y0)
+    x0, y0 = int(max(0, x0 - mx)), int(max(0, y0 - my))
+    x1, y1 = int(min(w, x1 + mx)), int(min(h, y1 + my))
+    centre = (x0 + x1) / 2 / w
+    where = "left" if centre < 0.4 else "right" if centre > 0.6 else "centre"
+    return (x0, y0, x1 - x0, y1 - y0), max(counts), \
+        f"{several} of {len(samples)} samples show more than one person; the dancer is the largest, most central " \
+        f"one, at the {where} of the picture (the pose estimator looks at x {x0}-{x1}, y {y0}-{y1} only)"
 
 
 class Recorder:
     """Runs the estimator on every frame passing through `run`, in order; `track()` gives the result."""
 
-    def __init__(self, fps: float, size: tuple[int, int], *, video: bool, source: dict):
-        self.fps, self.size, self.source = fps, size, source
+    def __init__(self, fps: float, size: tuple[int, int], *, video: bool, source: dict, window: Window | None = None):
+        self.fps, self.size, self.source, self.window = fps, size, source, window
         self.est = BlazePose(video=video)
         self.j2: list[np.ndarray] = []
         self.j3: list[np.ndarray] = []
@@ -59,7 +107,7 @@ class Recorder:
     def run(self, frames: Iterable[tuple[float, np.ndarray]]) -> Iterator[tuple[float, np.ndarray]]:
         """Pass (time, rgb) frames through, estimating each one's pose on the way."""
         for t, rgb in frames:
-            j2, j3 = estimate(self.est, rgb)
+            j2, j3 = estimate(self.est, rgb, self.window)
             self.j2.append(j2)
             self.j3.append(j3)
             self.stamps.append(int(round(t * 1e6)))
