@@ -212,3 +212,22 @@ def test_backdrops():
         assert img.shape == (48, 64, 3) and img.dtype == np.uint8 and img.std() > 5
     with pytest.raises(ValueError):
         backdrop("beach", 64, 48)
+
+
+def test_parallel_pose_keeps_the_order_and_the_accuracy_of_one_tracker():
+    from deepdance.pose.estimator import ParallelPose
+    from deepdance.pose.skeleton import pck
+
+    frames, poses, body, camera = colour_dance(3.0, 12.0, 320, 240, seed=0, kind="room")
+    truth = from_dancer(poses, body, camera, 12.0)
+    est = ParallelPose(2)
+    try:
+        pairs = list(est.stream(enumerate(frames), frame=lambda item: item[1]))
+    finally:
+        est.close()
+    assert [i for (i, _), _ in pairs] == list(range(len(frames)))   # in order, every frame once
+    found = np.stack([p.joints2d for _, p in pairs])
+    with BlazePose(video=True) as one:
+        alone = np.stack([one.estimate(f).joints2d for f in frames])
+    assert pck(found, truth.joints2d)[0] >= pck(alone, truth.joints2d)[0] - 0.02 >= 0.9
+    assert est.procs == [] and est.frames == []

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from ..cut.segment import SegmentCutter
-from ..pose.estimator import BlazePose, PoseEstimator
+from ..pose.estimator import BlazePose, PoseEstimator, pose_estimator
 from ..pose.skeleton import JOINTS, PoseTrack
 
 POSE_SIDE = 640      # pixels: the longer side of what the estimator sees
@@ -31,14 +31,24 @@ def shrink(rgb: np.ndarray) -> tuple[np.ndarray, float]:
 Window = tuple[int, int, int, int]   # x, y, w, h of the source the estimator looks at (one person in it)
 
 
-def estimate(est: PoseEstimator, rgb: np.ndarray, window: Window | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """One frame's (joints2d in source pixels, joints3d); with `window`, of that part of the frame only."""
+def looked_at(rgb: np.ndarray, window: Window | None) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """What the estimator sees of a frame: (the window, shrunk; the factor back; the window's corner)."""
     x, y, w, h = window or (0, 0, rgb.shape[1], rgb.shape[0])
     small, back = shrink(np.ascontiguousarray(rgb[y:y + h, x:x + w]))
-    pose = est.estimate(small)
+    return small, back, (x, y)
+
+
+def in_source(pose, back: float, corner: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A pose of what the estimator saw -> (joints2d in source pixels, joints3d)."""
     j2 = pose.joints2d.copy()
-    j2[:, :2] = j2[:, :2] * back + (x, y)
+    j2[:, :2] = j2[:, :2] * back + corner
     return j2, pose.joints3d
+
+
+def estimate(est: PoseEstimator, rgb: np.ndarray, window: Window | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One frame's (joints2d in source pixels, joints3d); with `window`, of that part of the frame only."""
+    small, back, corner = looked_at(rgb, window)
+    return in_source(est.estimate(small), back, corner)
 
 
 def sample_poses(samples: Sequence[np.ndarray], window: Window | None = None) -> list[np.ndarray | None]:
@@ -99,15 +109,16 @@ class Recorder:
 
     def __init__(self, fps: float, size: tuple[int, int], *, video: bool, source: dict, window: Window | None = None):
         self.fps, self.size, self.source, self.window = fps, size, source, window
-        self.est = BlazePose(video=video)
+        self.est = pose_estimator(video=video)
         self.j2: list[np.ndarray] = []
         self.j3: list[np.ndarray] = []
         self.stamps: list[int] = []
 
     def run(self, frames: Iterable[tuple[float, np.ndarray]]) -> Iterator[tuple[float, np.ndarray]]:
         """Pass (time, rgb) frames through, estimating each one's pose on the way."""
-        for t, rgb in frames:
-            j2, j3 = estimate(self.est, rgb, self.window)
+        seen = ((t, rgb, *looked_at(rgb, self.window)) for t, rgb in frames)
+        for (t, rgb, _, back, corner), pose in self.est.stream(seen, frame=lambda item: item[2]):
+            j2, j3 = in_source(pose, back, corner)
             self.j2.append(j2)
             self.j3.append(j3)
             self.stamps.append(int(round(t * 1e6)))

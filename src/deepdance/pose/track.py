@@ -21,7 +21,7 @@ from tqdm import tqdm
 from .. import video as vid
 from ..errors import UserError
 from ..files import atomic_path, check_writable_dir
-from .estimator import BlazePose, PoseEstimator
+from .estimator import PoseEstimator, pose_estimator
 from .skeleton import BONES, INDEX, PoseTrack
 
 MAX_SIDE = 8192             # pixels: larger pictures are not video a phone or camera makes
@@ -84,19 +84,22 @@ def track_video(video: str | os.PathLike, out: str | os.PathLike, *, preview: bo
     """
     video, out = Path(video), Path(out)
     info = _check(video, out, force)
-    est = estimator or BlazePose(video=True)
+    est = estimator or pose_estimator(video=True)
     j2: list[np.ndarray] = []
     j3: list[np.ndarray] = []
     stamps: list[int] = []
     scale = min(1.0, PREVIEW_SIDE / max(info["width"], info["height"]))
     bar = tqdm(total=info["frames"], unit="frame", desc="pose", disable=not progress, file=sys.stderr)
 
+    def limited(frames: Iterator) -> Iterator:
+        for n, item in enumerate(frames):
+            if n >= MAX_FRAMES:
+                raise UserError(f"{video}: more than {MAX_FRAMES:,} frames; pose tracking takes at most that")
+            yield item
+
     def frames() -> Iterator[np.ndarray]:
         # the estimator runs here, in the preview writer's producer thread, while the writer encodes
-        for t, rgb in vid.read_frames(video):
-            if len(stamps) >= MAX_FRAMES:
-                raise UserError(f"{video}: more than {MAX_FRAMES:,} frames; pose tracking takes at most that")
-            pose = est.estimate(rgb)
+        for (t, rgb), pose in est.stream(limited(vid.read_frames(video)), frame=lambda item: item[1]):
             j2.append(pose.joints2d)
             j3.append(pose.joints3d)
             stamps.append(int(round(t * 1e6)))
