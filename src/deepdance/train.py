@@ -228,7 +228,10 @@ def look_epochs(pairs: int, cfg: TrainConfig) -> int:
     return max(1, math.ceil(cfg.look_steps / max(1, math.ceil(pairs / LOOK_BATCH))))
 
 
-LOOK_MARGIN = 0.01   # the learned look is the default when it beats the body's held-out IoU by this much
+# The learned look is the default when it beats the body's held-out IoU by this much. The built-in dancer (who is
+# the body) gained 0.021 (0.976 vs 0.955) and its dances' shape distance got 19% worse with the learned look;
+# the 12-s portrait clip (a dress) gained 0.08 and its shape distance got 5% better.
+LOOK_MARGIN = 0.03
 LOOK_BATCH = 16      # pairs a step: many small steps learn more in the same time than a few large ones
 
 
