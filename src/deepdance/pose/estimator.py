@@ -143,7 +143,10 @@ class BlazePose(PoseEstimator):
 
 # --- BlazePose in several processes: one core each ------------------------------------------------------
 def _serve(frames, poses, video: bool) -> None:
-    """A worker process: frames in, poses out, until a None comes in."""
+    """A worker process: frames in, poses out, until a None comes in. Its native libraries log from their own
+    threads whenever they like, so its stderr goes nowhere (the main process says when a worker stops)."""
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
     est = BlazePose(video=video)
     try:
         while (rgb := frames.get()) is not None:
