@@ -44,19 +44,14 @@ def bodies(joints: np.ndarray, figure: Figure, batch: int = 256) -> np.ndarray:
 
 
 @torch.no_grad()
-def draw_look(net: torch.nn.Module, joints: np.ndarray, figure: Figure, size: tuple[int, int], *,
-              blend: float = 1.0) -> np.ndarray:
-    """The dancer's look at each pose (N, 21, 3), as uint8 silhouettes (N, H, W) of `size` (W, H), 0 = dancer.
-    `blend` < 1 mixes in the body's own logits (0: the body alone)."""
+def draw_look(net: torch.nn.Module, joints: np.ndarray, figure: Figure, size: tuple[int, int]) -> np.ndarray:
+    """The dancer's look at each pose (N, 21, 3), as uint8 silhouettes (N, H, W) of `size` (W, H), 0 = dancer."""
     w, h = size
     sw, sh = figure.source
     k = min(w / sw, h / sh)
     tw, th = max(1, round(k * sw)), max(1, round(k * sh))
     x0, y0 = (w - tw) // 2, (h - th) // 2
-    body = ink(bodies(joints, figure))
-    logits = net(body)
-    if blend < 1:
-        logits = blend * logits + (1 - blend) * net.prior * (2 * body - 1)
+    logits = net(ink(bodies(joints, figure)))
     # a 3x3 mean first: the outline of one source pixel's steps, not its stair, is what gets scaled up
     logits = F.avg_pool2d(logits, 3, stride=1, padding=1, count_include_pad=False)
     logits = F.interpolate(logits, size=(th, tw), mode="bilinear", align_corners=False)
