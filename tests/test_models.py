@@ -226,6 +226,44 @@ def test_a_roll_out_holds_a_code_no_longer_than_the_data_did():
         assert max(runs) <= 3 and (codes != 0).any()   # the window's two steps count too
 
 
+def test_a_real_walk_goes_on_with_the_real_dance_and_jumps_where_the_poses_meet():
+    from deepdance.models.sequence import BLEND, RealDance, RealWalk
+
+    m = _sticky_model(0)   # codes at (0, 0), (1, 0), (0, 1)
+    # a real dance of 10 steps in two clips: codes 0 0 1 2 2 | 0 0 2 1 1
+    z = torch.tensor([[0.0, 0.0], [0.1, 0.0], [0.9, 0.0], [0.0, 0.9], [0.1, 1.0],
+                      [0.0, 0.1], [0.1, 0.1], [0.2, 0.9], [1.0, 0.1], [1.1, 0.0]])
+    assert m.encode(z).tolist() == [0, 0, 1, 2, 2, 0, 0, 2, 1, 1]
+    walk = RealWalk(m, RealDance(z, [(0, 5), (5, 10)], after=0))
+    # asked for its own code or the next step's, it goes on: steps 1, 2, 3 and 4
+    assert [walk.step(c) for c in (0, 1, 2, 2)] == [0, 1, 2, 2]
+    assert torch.equal(walk.latents(), z[1:5])
+    # step 4 ends its clip: asked for code 1 it jumps to the step of code 1 whose predecessor is nearest
+    # (0.1, 1.0): step 8, after (0.2, 0.9); it starts from where the dance was and eases in over BLEND steps
+    assert walk.step(1) == 1 and walk.at == 8
+    assert torch.allclose(walk.latents()[-1], z[8] + (z[4] - z[7]))
+    assert walk.step(1) == 1 and walk.at == 9
+    assert torch.allclose(walk.latents()[-1], z[9] + (BLEND - 1) / BLEND * (z[4] - z[7]))
+
+
+def test_a_real_walk_stays_on_the_beat_and_out_of_loops():
+    from deepdance.models.sequence import RealDance, RealWalk
+
+    m = _sticky_model(0)
+    # 8 steps of code 1 (1, 0) at phases 0, 1/4, 1/2, 3/4, ...; the dance's steps at phases 1/4, 1/2, ...
+    z = torch.tensor([[1.0 + 0.01 * i, 0.0] for i in range(8)])
+    phase = torch.arange(8) % 4 / 4
+    walk = RealWalk(m, RealDance(z, [(0, 8)], after=None, phase=phase, dance_phase=(torch.arange(20) + 1) % 4 / 4))
+    taken = []
+    for _ in range(20):
+        walk.step(1)
+        taken.append(walk.at)
+    # every step taken lies on the dance's part of the beat, and a jump never lands where it just was
+    assert all(float(phase[at]) == float((i + 1) % 4 / 4) for i, at in enumerate(taken))
+    jumps = [i for i in range(1, 20) if taken[i] != taken[i - 1] + 1]
+    assert jumps and all(taken[i] not in taken[i - 2:i] for i in jumps)
+
+
 def test_fit_runs_finds_the_longest_stay_within_clips():
     m = _sticky_model(0)
     latents = m.codebook[[0, 0, 0, 1, 2, 2, 0, 0, 0, 0]]

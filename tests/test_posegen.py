@@ -131,6 +131,12 @@ def test_tiny_pose_run_end_to_end(store, tmp_path):
         assert abs(torso(joints) / torso(source) - 1) < 0.1
     with pytest.raises(UserError, match="no song"):
         GenerateConfig(motion="x.bvh", bpm=100)
+    # a dance of real steps (the default for poses) is not the dance of the codes' centres
+    from deepdance.generate import generate
+    real, centres = (generate(run, GenerateConfig(frames=24, seed=0, walk=w, smooth=0)) for w in ("real", "centres"))
+    assert real.latents.shape == centres.latents.shape and not np.allclose(real.latents, centres.latents)
+    with pytest.raises(UserError, match="walk"):
+        GenerateConfig(walk="both")
 
 
 def test_retime_interpolates_between_steps():

@@ -232,7 +232,11 @@ def _add_generate_flags(p: argparse.ArgumentParser) -> None:
                    help="draw the poses in the dancer's learned look or as the fitted body (default: the one "
                         "that scored better when the run was trained)")
     p.add_argument("--smooth", type=float, default=None, metavar="SECONDS",
-                   help="smooth the generated motion over this long (default, poses: 0.125; pixels: 0)")
+                   help="smooth the generated motion over this long (default, poses: 0.04, or 0.125 with --walk "
+                        "centres; pixels: 0)")
+    p.add_argument("--walk", choices=["real", "centres"], default=None,
+                   help="make the dance of the data's real steps, the model choosing where to go (default for "
+                        "poses), or of its codes' average poses (default for pixels)")
 
 
 def _add_output_flags(p: argparse.ArgumentParser, prefix: str = "") -> None:
@@ -302,7 +306,7 @@ def generate_config_from_args(args):
               "from_noise": args.from_noise or None, "seed": args.seed, "temperature": args.temperature,
               "interpolate": args.interpolate, "song": str(args.song) if args.song else None, "bpm": args.bpm,
               "size": args.out_size, "fps": args.out_fps, "smooth": args.smooth,
-              "look": args.look, "motion": str(args.motion) if args.motion else None}
+              "walk": args.walk, "look": args.look, "motion": str(args.motion) if args.motion else None}
     return GenerateConfig(**{k: v for k, v in fields.items() if v is not None})
 
 

@@ -33,17 +33,24 @@ class BeatSteps:
 
 
 def beat_steps(latents: np.ndarray, music: np.ndarray, clips, beats: np.ndarray, fps: float, *,
-               steps_per_beat: int = STEPS_PER_BEAT) -> BeatSteps:
+               steps_per_beat: int = STEPS_PER_BEAT, between: bool = False) -> BeatSteps:
     """A music run's sequence model learns and dances in beats, not frames: the same move takes as many
     steps at 90 BPM as at 135, and the dance keeps any song's tempo when its steps are laid on that song's
-    beats. Latents are taken at the nearest frame, as are the music rows."""
+    beats. Latents are taken at the nearest frame, as are the music rows; with `between`, latents are
+    interpolated between the two nearest frames (the real steps a dance is made of: at more steps a second
+    than frames, the nearest frame would show some frames twice, and the motion would stop and go)."""
     out_z, out_m, out_f, out_clips, n = [], [], [], [], 0
     for a, b in clips:
         p0, p1 = beat_position(beats, [a / fps, (b - 1) / fps])
         pos = p0 + np.arange(int(np.floor((p1 - p0) * steps_per_beat)) + 1) / steps_per_beat
         f = np.clip(beat_seconds(beats, pos) * fps, a, b - 1)
         near = np.rint(f).astype(int)
-        out_z.append(np.asarray(latents[near], np.float32))
+        if between:
+            lo = np.floor(f).astype(int)
+            hi, w = np.minimum(lo + 1, b - 1), (f - lo)[:, None]
+            out_z.append(((1 - w) * latents[lo] + w * latents[hi]).astype(np.float32))
+        else:
+            out_z.append(np.asarray(latents[near], np.float32))
         out_m.append(music[near])
         out_f.append(f)
         out_clips.append([n, n + len(f)])

@@ -32,6 +32,7 @@ from .config import Config, parse_size
 from .errors import UserError
 from .limits import check_bpm, check_fps
 from .models import RECIPE_DEFAULTS
+from .models.sequence import RealDance
 from .pose.skeleton import carried, from_dancer
 from .representation import load_representation
 from .runfolder import read_latents, read_music
@@ -62,7 +63,11 @@ class GenerateConfig(Config):
                                       # in this dancer's look instead of a generated dance (pose runs)
     look: str | None = None           # poses drawn as "learned" (the dancer's look) or "body"; None: the run's
     smooth: float | None = None       # seconds the latents are smoothed over (Gaussian sigma); None: the
-                                      # representation's (poses: 0.125, see pose/space.py; pixels: 0)
+                                      # representation's (poses: 0.04 for real steps, 0.125 for codes' centres,
+                                      # see pose/space.py; pixels: 0)
+    walk: str | None = None           # "real": each step's pose is a real one, the codes walking the real dance
+                                      # as a motion graph (`models.sequence.RealWalk`); "centres": the codes' average
+                                      # poses; None: the representation's (poses: real; pixels: centres)
 
     def __post_init__(self):
         if self.size is not None:
@@ -75,6 +80,8 @@ class GenerateConfig(Config):
             raise UserError(f"seconds must be positive, got {self.seconds}")
         if self.frames is not None and self.seconds is not None:
             raise UserError("give the dance's length as frames or as seconds, not both")
+        if self.walk not in (None, "real", "centres"):
+            raise UserError(f"walk must be real or centres, got {self.walk!r}")
         if self.look not in (None, "learned", "body"):
             raise UserError(f"look must be learned or body, got {self.look!r}")
         if self.smooth is not None and not 0 <= self.smooth <= 10:
@@ -175,11 +182,12 @@ def smooth(latents: torch.Tensor, sigma: float) -> torch.Tensor:
 
 # --- the roll-out ------------------------------------------------------------------------------------
 def _start_window(latents: np.ndarray, clips: list, seq: torch.nn.Module, cfg: GenerateConfig,
-                  generator: torch.Generator, *, frames: np.ndarray | None = None) -> torch.Tensor:
-    """The latents the roll-out starts from: random, or a real window (at store frame `cfg.start`; `frames`
-    gives the store frame of each latent when they are not one per frame)."""
+                  generator: torch.Generator, *, frames: np.ndarray | None = None) -> tuple[torch.Tensor, int | None]:
+    """The latents the roll-out starts from, and the index of the window's last latent (None for a random
+    window): random, or a real window (at store frame `cfg.start`; `frames` gives the store frame of each
+    latent when they are not one per frame)."""
     if cfg.from_noise:
-        return seq.noise_window(generator=generator)
+        return seq.noise_window(generator=generator), None
     w = seq.window
     valid = np.concatenate([np.arange(a, b - w + 1) for a, b in clips] or [np.zeros(0, int)])
     if not len(valid):
@@ -191,7 +199,18 @@ def _start_window(latents: np.ndarray, clips: list, seq: torch.nn.Module, cfg: G
         if start not in set(valid.tolist()):
             raise UserError(f"start {cfg.start}: the {w}-step window from there must lie inside one clip "
                             f"(clips {clips}{'' if frames is None else ' in beat steps'})")
-    return torch.from_numpy(np.array(latents[start:start + w]))[None]
+    return torch.from_numpy(np.array(latents[start:start + w]))[None], start + w - 1
+
+
+def _walk(representation, cfg: GenerateConfig, latents: np.ndarray, clips: list, after: int | None,
+          phases: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+    """The roll-out's `real` argument: the real steps it walks, when the dance is to be made of them
+    (`phases`: where in its beat each real step and each new step lies)."""
+    if (cfg.walk or representation.walk) != "real":
+        return {}
+    phase, dance_phase = (None, None) if phases is None else (torch.from_numpy(np.asarray(p, np.float32)) for p in phases)
+    return {"real": RealDance(torch.from_numpy(np.asarray(latents, np.float32)), [tuple(c) for c in clips], after,
+                              phase, dance_phase)}
 
 
 # --- the music of the dance --------------------------------------------------------------------------
@@ -239,10 +258,14 @@ def _in_beats(seq, representation, run_dir: Path, cfg: GenerateConfig, latents: 
     n = int(math.ceil((p1 - p0) * per_beat)) + 1
     at = np.rint(beat_seconds(beats, p0 + np.arange(-seq.window, n) / per_beat) * fps).astype(int) + lead
     music = torch.from_numpy(table[np.clip(at, 0, len(table) - 1)])
-    real = beat_steps(latents, heard(own.features), clips, own.beats.times, fps, steps_per_beat=per_beat)
-    window = _start_window(real.latents, real.clips, seq, cfg, generator, frames=real.frames)
+    real = beat_steps(latents, heard(own.features), clips, own.beats.times, fps, steps_per_beat=per_beat,
+                      between=(cfg.walk or representation.walk) == "real")
+    window, after = _start_window(real.latents, real.clips, seq, cfg, generator, frames=real.frames)
     out = seq.roll_out(window, n, temperature=cfg.temperature, top_p=cfg.top_p, near=cfg.near,
-                       generator=generator, music=music).float()
+                       generator=generator, music=music,
+                       **_walk(representation, cfg, real.latents, real.clips, after,
+                               (beat_position(own.beats.times, real.frames / fps) % 1, (p0 + np.arange(n) / per_beat) % 1))
+                       ).float()
     x = torch.from_numpy((beat_position(beats, np.arange(steps) / fps) - p0) * per_beat).float()
     lo = x.floor().long().clamp(0, n - 1)
     hi, w = (lo + 1).clamp(max=n - 1), (x - lo).clamp(0, 1)[:, None]
@@ -307,9 +330,10 @@ def generate(run_dir: str | os.PathLike, cfg: GenerateConfig) -> Dance:
             raise UserError(f"{run_dir} was trained without music, so it cannot follow a song or --bpm; "
                             f"train it on data with music (deepdance train --music-input on)")
         cfg.check_output(cfg.steps(fps), **_picture_size(representation, cfg))
-        window = _start_window(latents, clips, seq, cfg, generator)
+        window, after = _start_window(latents, clips, seq, cfg, generator)
         # the original samples nothing
-        sampling = {"top_p": opts["top_p"], "near": opts["near"]} if seq.recipe == "default" else {}
+        sampling = {"top_p": opts["top_p"], "near": opts["near"], **_walk(representation, cfg, latents, clips, after)
+                    } if seq.recipe == "default" else {}
         out = seq.roll_out(window, cfg.steps(fps), temperature=opts["temperature"], generator=generator,
                            **sampling).float()
         beats, audio, notes = None, None, []
@@ -320,7 +344,9 @@ def generate(run_dir: str | os.PathLike, cfg: GenerateConfig) -> Dance:
         out = retime(out.float(), fps, show_fps)
     else:
         show_fps, k = fps * (cfg.interpolate + 1), cfg.interpolate
-    out = smooth(out.float(), (representation.smooth if cfg.smooth is None else cfg.smooth) * show_fps / (k + 1))
+    if cfg.smooth is None:   # a motion file is real steps too
+        cfg = cfg.replace(smooth=representation.smooth["real" if cfg.motion else cfg.walk or representation.walk])
+    out = smooth(out.float(), cfg.smooth * show_fps / (k + 1))
     if cfg.size is not None:
         representation.size = parse_size(cfg.size)
     if cfg.look is not None:

@@ -36,7 +36,8 @@ class Representation(Protocol):
     latent: int
     size: tuple[int, int]    # (width, height) of the pictures `decode` makes; may be set before decoding
     fps: float | None        # the frame rate its dances are shown at by default (None: the data's)
-    smooth: float            # seconds its generated latents are smoothed over by default (0: not at all)
+    walk: str                # "real": dances are made of the data's real steps by default; "centres": of codes
+    smooth: dict             # walk -> seconds its generated latents are smoothed over by default (0: not at all)
 
     def encode(self, store: FrameStore, *, batch_size: int = 256) -> np.ndarray:
         """Every frame of `store` as a latent: (N, latent) float32."""
@@ -75,7 +76,8 @@ class Pixels:
     """Silhouette frames through the run's autoencoder (ae.safetensors + ae.json)."""
     name = "pixels"
     fps = None
-    smooth = 0.0   # each latent is projected onto one crisp silhouette: nothing to smooth
+    walk = "centres"
+    smooth = {"real": 0.0, "centres": 0.0}   # each latent is projected onto one crisp silhouette: nothing to smooth
 
     def __init__(self, ae: torch.nn.Module):
         self.ae = ae.to(memory_format=torch.channels_last)

@@ -32,14 +32,22 @@ from .skeleton import INDEX, JOINTS, torso_length
 POSE_FILE = "pose.json"
 FORMAT = "deepdance-pose/1"
 FPS = 24.0                 # default output frame rate: poses are interpolated between the data's steps
-# Generated poses are smoothed over this long (Gaussian sigma, s): a code's centre is an average pose, and
-# stepping from centre to centre shakes every joint. Built-in dancer, 2 dances of 1,200 steps (real: kinetic
+# Dances of codes' centres (`--walk centres`) are smoothed over this long (Gaussian sigma, s): a code's
+# centre is an average pose, and stepping from centre to centre shakes every joint. Built-in dancer, 2 dances of 1,200 steps (real: kinetic
 # FD between its halves 54, joint speed 1.09 torso/s, beat-align on joints 0.72):
 #     smooth 0        kinetic FD 7,860   joint speed 1.65   beat-align 0.62
 #     smooth 0.083 s  kinetic FD   267   joint speed 1.15   beat-align 0.69
 #     smooth 0.125 s  kinetic FD    93   joint speed 0.93   beat-align 0.67 (the default)
 #     smooth 0.167 s  kinetic FD    67   joint speed 0.76   beat-align 0.65 (slower than the dancer)
 SMOOTH_S = 0.125
+# Dances of real steps (`--walk real`, the default) already move as the dancer did, and ease out of every jump
+# (`RealWalk`); they are smoothed only over this long, against the shake of steps laid on another beat.
+# Portrait clip, 720 frames at 12 fps (real: mean joint change 0.0208 a frame, its change 0.0217):
+#     walk centres, smooth 0.125   0.0085  0.0057   (the dance moves at 40% of the dancer's pace)
+#     walk real,    smooth 0       0.0173  0.0166
+#     walk real,    smooth 0.04    0.0161  0.0135   (the default)
+#     walk real,    smooth 0.125   0.0122  0.0049
+WALK_SMOOTH_S = 0.04
 FIT_FRAMES = 200           # real frames the body's thickness is fitted on
 _NJ = len(JOINTS)
 _HIPS = [INDEX["l_hip"], INDEX["r_hip"]]
@@ -58,7 +66,8 @@ class Poses:
     """The pose representation of a run (pose.json): encode, decode (draw), project, joints."""
     name = "pose"
     recipe = "default"
-    smooth = SMOOTH_S
+    smooth = {"real": WALK_SMOOTH_S, "centres": SMOOTH_S}
+    walk = "real"
     latent = 2 * _NJ + 2 + _NJ
 
     def __init__(self, stats: dict, *, size: tuple[int, int] | None = None, look: torch.nn.Module | None = None,
