@@ -231,7 +231,7 @@ def test_evaluate_compare_from_the_command_line(tmp_path, capsys):
     for run in runs:
         train_run(None, run, cfg=TrainConfig(**{**TINY, "window": 4, "batch_size": 64}), progress=False)
     capsys.readouterr()
-    assert main(["evaluate", str(runs[0]), "--compare", str(runs[1]), "--frames", "24", "--seeds", "2"]) == 0
+    assert main(["evaluate", str(runs[0]), "--compare", str(runs[1]), "--frames", "24", "--seeds", "2", "--human-sample", "24"]) == 0
     out = runs[0] / "compare-two"
     assert capsys.readouterr().out.strip() == f"report: {out / 'report.html'}"
     saved = json.loads((out / "comparison.json").read_text())
@@ -242,7 +242,7 @@ def test_evaluate_compare_from_the_command_line(tmp_path, capsys):
     for page in (out / "report.html", out / "a" / "report.html", out / "b" / "report.html"):
         assert page.is_file()
     # a second run of the same seeds gives the same figures
-    assert main(["evaluate", str(runs[0]), "--compare", str(runs[1]), "--frames", "24", "--seeds", "2",
+    assert main(["evaluate", str(runs[0]), "--compare", str(runs[1]), "--frames", "24", "--seeds", "2", "--human-sample", "24",
                  "--out", str(tmp_path / "again")]) == 0
     again = json.loads((tmp_path / "again" / "comparison.json").read_text())
     assert again["a"]["figures"] == saved["a"]["figures"] and again["b"]["figures"] == saved["b"]["figures"]

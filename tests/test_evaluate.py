@@ -78,13 +78,15 @@ def test_report_writer_on_hand_made_data(tmp_path, monkeypatch):
 def test_evaluate_given_dances(tmp_path):
     run = make_run(tmp_path)
     dances = [np.repeat(dancer(150, seed=s), 2, axis=0) for s in (3, 4)]  # shown at twice the data's rate
-    result = E.evaluate(run, cfg=E.EvaluateConfig(frames=300, seeds=2), dances=dances, dance_fps=2 * FPS)
+    result = E.evaluate(run, cfg=E.EvaluateConfig(frames=300, seeds=2, human_sample=24), dances=dances, dance_fps=2 * FPS)
     out = run / "evaluation"
     saved = json.loads((out / "evaluation.json").read_text())
     assert saved == json.loads(json.dumps(result))
     figures = saved["figures"]
     assert figures["frames"] == 150 and figures["heldout_frames"] == 48 and figures["real_frames"] == 480
     assert figures["novelty"] > 0 and figures["diversity"] > 0 and figures["fsd"] is not None
+    for key in ("human_found", "human_found_real"):   # judged on 24 frames a side
+        assert abs(figures[key] * 24 - round(figures[key] * 24)) < 1e-9
     assert set(saved["bars"]) == set(E.M.BARS)
     for name in ("dance.mp4", "dance.gif", "contact_sheet.png", "report.html"):
         assert (out / name).is_file()
@@ -110,7 +112,7 @@ def test_compare_puts_two_runs_side_by_side(tmp_path):
     assert not out.exists()  # refused before any work
     for run in runs:
         (run / "seq.safetensors").write_bytes(b"")  # trained, as far as compare checks
-    result = E.compare(runs[0], runs[1], out, cfg=E.EvaluateConfig(frames=120, seeds=2),
+    result = E.compare(runs[0], runs[1], out, cfg=E.EvaluateConfig(frames=120, seeds=2, human_sample=24),
                        make_dances=(dances_of(10), dances_of(20)))
     assert set(result) == {"a", "b", "better"}
     saved = json.loads((out / "comparison.json").read_text())
@@ -132,6 +134,8 @@ def test_bad_runs_are_user_errors(tmp_path):
         evaluate_run(run, cfg=E.EvaluateConfig())
     with pytest.raises(UserError):
         E.EvaluateConfig(seeds=0)
+    with pytest.raises(UserError, match="judge"):
+        E.EvaluateConfig(human_sample=0)
 
 
 @pytest.mark.slow
@@ -142,7 +146,7 @@ def test_evaluate_a_trained_run_end_to_end(tmp_path):
     run = make_run(tmp_path, n=120)
     train_run(None, run, cfg=TrainConfig(latent=8, window=4, ae_epochs=1, seq_epochs=1, batch_size=64,
                                      accelerator="cpu", precision="32-true"))
-    result = evaluate_run(run, cfg=E.EvaluateConfig(frames=30, seeds=2))
+    result = evaluate_run(run, cfg=E.EvaluateConfig(frames=30, seeds=2, human_sample=24))
     figures = result["figures"]
     assert figures["frames"] == 30 and figures["dances"] == 2 and figures["heldout_frames"] == 12
     assert figures["sharpness_real"] == 1.0 and figures["fsd"] is not None  # the hand-made dancer is drawn crisp

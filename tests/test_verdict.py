@@ -58,3 +58,16 @@ def test_a_pose_run_is_not_told_to_train_its_autoencoder():
     facts = Facts.of_run({"data": {"frames": 2880, "fps": 12}, "train": {"represent": "pose"}}, {})
     said = verdict(figures, M.bar_checks(figures), facts)
     assert facts.representation == "pose" and "--ae-epochs" not in said.lines[1] and "poses" in said.lines[1]
+
+
+def test_a_dancer_off_her_own_beat_is_blamed_not_the_model():
+    figures = {**GOOD, "bas": 0.40, "bas_real": 0.40, "bas_control": 0.38}
+    bars = {"bas_control": M.BARS["bas_control"][1](figures)}
+    plain = verdict(figures, bars, LONG)
+    assert plain.failed == ["bas_control"] and "no clear beat" in plain.lines[1]
+    # the real frames score 0.38 against the other tempo too: the footage has little beat to learn from
+    said = verdict({**figures, "bas_control_real": 0.38}, bars, LONG)
+    assert "(bas_control 0.38, the real dancer 0.38)" in said.lines[1]
+    assert "the dancer herself is hardly closer to her own beat" in said.lines[1]
+    # a dancer clearly on her beat: the usual advice
+    assert "no clear beat" in verdict({**figures, "bas_control_real": 0.2}, bars, LONG).lines[1]

@@ -189,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=_positive(int), default=3, help="dances from different seeds (default 3)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--temperature", type=float, default=None)
+    p.add_argument("--human-sample", type=_positive(int), default=240, metavar="N",
+                   help="frames of the dance (and as many real ones) the pose estimator judges for 'a person "
+                        "found' (default 240, ~30 ms each)")
     p.add_argument("--out", type=Path, default=None,
                    help="output folder (default RUN/evaluation, or RUN/compare-RUN_B with --compare)")
     p.set_defaults(func=cmd_evaluate)
@@ -343,7 +346,8 @@ def cmd_evaluate(args) -> None:
     from .evaluate import EvaluateConfig
     from .pipeline import compare_runs, evaluate_run
 
-    cfg = EvaluateConfig(frames=args.frames, seeds=args.seeds, seed=args.seed, temperature=args.temperature)
+    cfg = EvaluateConfig(frames=args.frames, seeds=args.seeds, seed=args.seed, temperature=args.temperature,
+                         human_sample=args.human_sample)
     if args.compare is None:
         out = args.out or args.run / "evaluation"
         result = evaluate_run(args.run, out, cfg=cfg)

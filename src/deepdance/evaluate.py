@@ -46,10 +46,12 @@ class EvaluateConfig(Config):
     seeds: int = 3                     # dances from different seeds (diversity); the first is the main one
     seed: int = 0                      # seed of the first dance; the others use seed+1, seed+2, ...
     temperature: float | None = None   # None: the run's own generation setting
+    human_sample: int = P.HUMAN_SAMPLE # frames a side the pose estimator judges for `human_found` (~30 ms each)
 
     def __post_init__(self):
-        if self.frames < 2 or self.seeds < 1:
-            raise UserError("evaluate needs at least 2 frames and 1 seed")
+        if self.frames < 2 or self.seeds < 1 or self.human_sample < 1:
+            raise UserError("evaluate needs at least 2 frames, 1 seed and 1 frame for the pose estimator to judge")
+        limits.at_most("human sample", self.human_sample, limits.MAX_FRAMES, "frames")
         limits.at_most("evaluate frames", self.frames, limits.MAX_FRAMES)
         limits.at_most("seeds", self.seeds, 1000, "dances")
         if self.temperature is not None and not (math.isfinite(self.temperature) and self.temperature >= 0):
@@ -88,18 +90,25 @@ def _dances(run_dir: Path, cfg: EvaluateConfig, make_dance: MakeDance, store: Fr
 
 def music_figures(cfg: EvaluateConfig, store: FrameStore, dance, make_dance: MakeDance) -> dict[str, Any]:
     """Beat alignment of a music run: `bas` of its dance to its own music, `bas_real` of the real frames to
-    theirs (the yardstick), `bas_control` of the same dance scored against beats at another tempo, and the
-    dominant period of the motion of dances made to drum beats at each of TEMPO_CHECKS BPM."""
+    theirs (the yardstick), `bas_control` of the same dance scored against beats at another tempo (and
+    `bas_control_real` of the real frames: a dancer who is no closer to her own beat than to another tempo
+    gives little beat to learn), and the dominant period of the motion of dances made to drum beats at each
+    of TEMPO_CHECKS BPM."""
     own = A.features_for_store(store)
     real = store.frames(0, len(store))
-    seconds = (len(dance.frames) - 1) / dance.fps
-    tempo = 60.0 / float(np.median(np.diff(dance.beats))) if len(dance.beats) > 1 else A.FALLBACK_BPM
-    other = tempo * CONTROL_RATIO if tempo * CONTROL_RATIO <= 160 else tempo / CONTROL_RATIO
+
+    def control(frames, fps, beats):
+        """The score against steady beats at another tempo than `beats`, and that tempo."""
+        tempo = 60.0 / float(np.median(np.diff(beats))) if len(beats) > 1 else A.FALLBACK_BPM
+        other = tempo * CONTROL_RATIO if tempo * CONTROL_RATIO <= 160 else tempo / CONTROL_RATIO
+        return R.bas(frames, fps, A.steady_beats(other, (len(frames) - 1) / fps).times), other
+
+    bas_control, other = control(dance.frames, dance.fps, dance.beats)
     out: dict[str, Any] = {
         "bas": R.bas(dance.frames, dance.fps, dance.beats),
         "bas_real": R.bas(real, store.fps, own.beats.times),
-        "bas_control": R.bas(dance.frames, dance.fps, A.steady_beats(other, seconds).times),
-        "bas_control_bpm": round(other, 2),
+        "bas_control": bas_control, "bas_control_bpm": round(other, 2),
+        "bas_control_real": control(real, store.fps, own.beats.times)[0],
     }
     for bpm in M.TEMPO_CHECKS:
         d = make_dance({"seconds": TEMPO_CHECK_SECONDS, "bpm": bpm, "seed": cfg.seed,
@@ -130,7 +139,8 @@ def _evaluate(run_dir: Path, out: Path, cfg: EvaluateConfig, make_dance: MakeDan
     figures = M.quality_report(dances, train, heldout, fps, gen_fps=gen_fps)
     if made is not None and made[0].beats is not None and len(made[0].beats) > 1:
         figures.update(music_figures(cfg, store, made[0], make_dance))
-    figures.update(pose_report(store, M.resample(dances[0], gen_fps, fps), made[0] if made else None))
+    figures.update(pose_report(store, M.resample(dances[0], gen_fps, fps), made[0] if made else None,
+                               sample=cfg.human_sample))
     files = render_dance(dances[0], out, fps=gen_fps, audio=audio)
 
     main = M.resample(dances[0], gen_fps, fps)
@@ -160,12 +170,13 @@ def _evaluate(run_dir: Path, out: Path, cfg: EvaluateConfig, make_dance: MakeDan
 POSE_ESTIMATE_FRAMES = 720   # frames of a dance without joints (pixels) the estimator finds joints in
 
 
-def pose_report(store: FrameStore, main: np.ndarray, dance) -> dict[str, Any]:
-    """The pose figures of the main dance (frames at the data's rate): a person found in its frames beside
-    the real frames; with the data's poses, the kinetic, foot and beat figures on joints (the dance's own
+def pose_report(store: FrameStore, main: np.ndarray, dance, *, sample: int = P.HUMAN_SAMPLE) -> dict[str, Any]:
+    """The pose figures of the main dance (frames at the data's rate): a person found in `sample` of its
+    frames beside as many real frames; with the data's poses, the kinetic, foot and beat figures on joints (the dance's own
     joints, or for a dance without any those the estimator finds in its frames, `pose_joints` says which)."""
     real_frames = store.frames(0, len(store))
-    out: dict[str, Any] = {"human_found": P.human_found(main), "human_found_real": P.human_found(real_frames)}
+    out: dict[str, Any] = {"human_found": P.human_found(main, sample=sample),
+                           "human_found_real": P.human_found(real_frames, sample=sample)}
     real = store.poses()
     if real is None:
         return out

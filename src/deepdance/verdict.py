@@ -71,8 +71,9 @@ def _footage(f: Facts) -> str:
            f"frames of one dancer"
 
 
-def advice(name: str, f: Facts) -> str:
-    """The likely cause of a failed check and what to try."""
+def advice(name: str, f: Facts, figures: dict[str, Any] | None = None) -> str:
+    """The likely cause of a failed check and what to try (`figures`: the report's, where known)."""
+    figures = figures or {}
     outline = name in ("sharpness", "fsd", "fragments", "area_in_range")
     if outline and f.representation == "pose":
         return "the dancer is drawn from the poses: look at the store's preview (the skeleton over the cut) " \
@@ -96,6 +97,10 @@ def advice(name: str, f: Facts) -> str:
         return "try a higher --temperature, or more footage with more varied moves"
     if name == "novelty":
         return "try a higher --temperature; with little footage the model can only replay it"
+    real, control = figures.get("bas_real"), figures.get("bas_control_real")
+    if name == "bas_control" and real is not None and control is not None and real < 1.3 * control:
+        return f"the dancer herself is hardly closer to her own beat than to that tempo (bas {real:.2f} against " \
+               f"{control:.2f}): the footage shows little beat to learn; try footage danced clearly on the beat"
     if name.startswith(("bas", "period")):
         return "the song may have no clear beat (see the notes), or the footage too little music to learn from; " \
                "try more footage danced to music, or more --seq-epochs"
@@ -140,5 +145,5 @@ def verdict(figures: dict[str, Any], bars: dict[str, bool | None], facts: Facts,
         value, real = figures.get(name), figures.get(f"{name}_real")
         shown = f" ({name} {_value(value)}" + (f", the real dancer {_value(real)})" if real is not None else ")") \
             if value is not None and not isinstance(value, bool) else ""
-        lines.append(f"  - {FAILED.get(name, name)}{shown}: {advice(name, facts)}")
+        lines.append(f"  - {FAILED.get(name, name)}{shown}: {advice(name, facts, figures)}")
     return Verdict(passed, failed, unknown, lines)
