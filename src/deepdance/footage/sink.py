@@ -149,5 +149,5 @@ class Sink:
                 rgb = np.repeat(big[..., None], 3, axis=-1)
                 yield rgb if pose is None else draw_skeleton(rgb, pose, scale=scale)
 
-        video.write_video(path, frames(), fps=self.fps, crf=26)
+        video.write_video(path, frames(), fps=self.fps, crf=26, preset=video.PREVIEW_PRESET)
         return True

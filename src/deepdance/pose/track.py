@@ -111,7 +111,7 @@ def track_video(video: str | os.PathLike, out: str | os.PathLike, *, preview: bo
     try:
         with atomic_path(preview_path(out)) if preview else nullcontext() as tmp_preview:
             if preview:
-                vid.write_video(tmp_preview, frames(), fps=info["fps"], crf=23)
+                vid.write_video(tmp_preview, frames(), fps=info["fps"], crf=23, preset=vid.PREVIEW_PRESET)
             else:
                 for _ in frames():
                     pass
