@@ -142,6 +142,18 @@ def test_quality_report_interpolated_dance_is_compared_at_the_data_rate():
     assert r["freeze"] < 0.1
 
 
+def test_freeze_is_judged_beside_the_real_poses_drawn_when_the_drawing_alone_pauses():
+    real = dancer(480, seed=0)
+    paused = np.repeat(dancer(240, seed=6), 2, axis=0)   # every second frame the same: pauses frame by frame
+    r = M.quality_report([paused], real[:432], real[432:], FPS)
+    assert "freeze_frames_drawn" not in r and r["freeze_frames"] > r["freeze_frames_real"] + 0.05
+    assert not M.bar_checks(r)["freeze_frames"]
+    # the real poses drawn pause as often (a drawing that cannot show the cloth moving): the dance is no worse
+    r = M.quality_report([paused], real[:432], real[432:], FPS, drawn_real=np.repeat(real[::2], 2, axis=0))
+    assert r["freeze_frames_drawn"] == pytest.approx(0.5, abs=0.01)
+    assert M.bar_checks(r)["freeze_frames"]
+
+
 def test_better_of_two_reports():
     real = {"fsd_real": 4.0, "novelty_real": 0.5, "collapse_real": 1.5, "sharpness_real": 0.99,
             "fragments_real": 1.0, "freeze_real": 0.04}

@@ -111,9 +111,14 @@ def test_tiny_pose_run_end_to_end(store, tmp_path):
     assert figures["represent"] == "pose" and (run / "pose.json").is_file()
     assert (run / "look.safetensors").is_file() and 0 < figures["look.val_iou"] <= 1
     assert figures["look.default"] in ("learned", "body")
+    assert 0 <= figures["look.human"] <= 1 and figures["look.human_body"] > 0.5   # the built-in body reads as a person
     assert not (run / "ae.safetensors").exists()
     assert load_representation(run).name == "pose"
-    outputs = generate_run(run, cfg=GenerateConfig(frames=24, seed=0))
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:   # nothing but its own lines reaches the user
+        warnings.simplefilter("always")
+        outputs = generate_run(run, cfg=GenerateConfig(frames=24, seed=0))
+    assert not [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     for key in ("video", "gif", "bvh", "keypoints", "skeleton"):
         assert outputs[key].is_file()
     from deepdance.video import probe

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import torch
 
 from . import audio as A
 from . import limits
@@ -28,7 +29,9 @@ from .config import Config
 from .datasets import VAL_FRACTION, split_clips
 from .errors import UserError
 from .files import read_json, write_json
+from .pose.space import POSE_FILE
 from .render import render_dance
+from .representation import load_representation
 from .pose.look import LOOK_SHEET
 from .runfolder import CONFIG, LATENTS, METRICS, run_store, saved_config
 from .report import Column, frame_strip, latent_plot, motion_plot, write_report
@@ -136,7 +139,8 @@ def _evaluate(run_dir: Path, out: Path, cfg: EvaluateConfig, make_dance: MakeDan
         raise UserError("evaluate needs at least one dance of 2 frames or more")
     fps = store.fps
     train, heldout = real_split(run_dir, store)
-    figures = M.quality_report(dances, train, heldout, fps, gen_fps=gen_fps)
+    figures = M.quality_report(dances, train, heldout, fps, gen_fps=gen_fps,
+                               drawn_real=drawn_real(run_dir, store) if made is not None else None)
     if made is not None and made[0].beats is not None and len(made[0].beats) > 1:
         figures.update(music_figures(cfg, store, made[0], make_dance))
     figures.update(pose_report(store, M.resample(dances[0], gen_fps, fps), made[0] if made else None,
@@ -165,6 +169,20 @@ def _evaluate(run_dir: Path, out: Path, cfg: EvaluateConfig, make_dance: MakeDan
               "files": {k: v.name for k, v in files.items()}}
     write_json(out / "evaluation.json", result)
     return result, Column(Path(name).name, figures, images, files["video"], said.lines)
+
+
+def drawn_real(run_dir: Path, store: FrameStore) -> np.ndarray | None:
+    """Every real pose of a run of poses drawn as its dances are (its look, at the store's size), in the
+    store's order; None for a run of pixels."""
+    poses = store.poses()
+    if not (run_dir / POSE_FILE).is_file() or poses is None:
+        return None
+    rep = load_representation(run_dir)
+    look = (saved_config(run_dir, "generate") or {}).get("look")
+    if look is not None:
+        rep.use_look(look)
+    rep.size = (store.width, store.height)
+    return np.concatenate(list(rep.decode(torch.from_numpy(rep.latents(np.asarray(poses))))))
 
 
 POSE_ESTIMATE_FRAMES = 720   # frames of a dance without joints (pixels) the estimator finds joints in

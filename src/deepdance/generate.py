@@ -209,7 +209,7 @@ def _walk(representation, cfg: GenerateConfig, latents: np.ndarray, clips: list,
     if (cfg.walk or representation.walk) != "real":
         return {}
     phase, dance_phase = (None, None) if phases is None else (torch.from_numpy(np.asarray(p, np.float32)) for p in phases)
-    return {"real": RealDance(torch.from_numpy(np.asarray(latents, np.float32)), [tuple(c) for c in clips], after,
+    return {"real": RealDance(torch.from_numpy(np.array(latents, np.float32)), [tuple(c) for c in clips], after,
                               phase, dance_phase)}
 
 

@@ -27,6 +27,8 @@ FIGURES = {
     "fragments": ("fragments", "mean count of separate dark regions larger than 0.1% of the frame; a whole dancer is 1"),
     "motion_energy": ("motion energy", "mean share of the frame whose mask changes, per second"),
     "freeze": ("freeze", "share of frames whose motion energy (0.25 s average) is below a quarter of the real median"),
+    "freeze_frames": ("freeze, frame by frame", "the same without the 0.25 s average: a pause of one frame counts"),
+    "human_found": ("a person found", "share of frames in which a pose estimator (BlazePose, each frame on its own) finds a person"),
     "collapse": ("collapse", "mean motion of the last third over the first third"),
     "fsd": ("FSD", "Fréchet distance of per-frame shape descriptors to each real half (z-scored on real); real: between the halves"),
     "fkd": ("FKD", "the same over motion descriptors of 1-s windows (energy, velocity, acceleration, size change)"),
@@ -35,6 +37,10 @@ FIGURES = {
     "diversity": ("diversity", "mean novelty of one seed's dance with respect to another's; real: between real segments"),
     "bas": ("BAS", "Beat Align Score to its music: mean over music beats of exp(-d²/2σ²), σ = 0.1 s, d = seconds to the nearest pause (motion minimum)"),
     "bas_control": ("BAS, control", "the same dance scored against the beats of another tempo"),
+    "kinetic_fd": ("kinetic FD (joints)", "Fréchet distance of per-joint speed and acceleration over 1-s windows to each real half; real: between the halves"),
+    "foot_sliding": ("foot sliding", "sideways speed of a planted foot, torso lengths / s"),
+    "joint_speed": ("joint speed", "mean speed of the joints, torso lengths / s"),
+    "bas_joints": ("BAS (joints)", "Beat Align Score with the pauses of the joints (minima of their mean speed)"),
     **{f"period_{bpm}bpm": (f"period at {bpm} BPM", f"dominant period (s) of the motion of a dance made to a {bpm} BPM drum beat; the beat is {60 / bpm:.3f} s")
        for bpm in TEMPO_CHECKS},
 }
@@ -132,7 +138,8 @@ def _cell(figures: dict, key: str, best: bool = False) -> str:
     real = figures.get(f"{key}_real")
     text = _value(figures.get(key))
     if f"{key}_real" in figures:
-        text += f' <span class="real">(real {_value(real)})</span>'
+        drawn = f"; her poses drawn {_value(figures[f'{key}_drawn'])}" if f"{key}_drawn" in figures else ""
+        text += f' <span class="real">(real {_value(real)}{drawn})</span>'
     ok = bar_checks(figures).get(key) if key in BARS else None
     mark = {True: '<span class="pass">✓</span>', False: '<span class="fail">✗</span>'}.get(ok, "")
     css = ' class="best"' if best else ""

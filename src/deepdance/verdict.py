@@ -143,7 +143,9 @@ def verdict(figures: dict[str, Any], bars: dict[str, bool | None], facts: Facts,
     lines = [head + ("." if not failed else f"; it failed {', '.join(failed)}.")]
     for name in failed:
         value, real = figures.get(name), figures.get(f"{name}_real")
-        shown = f" ({name} {_value(value)}" + (f", the real dancer {_value(real)})" if real is not None else ")") \
+        drawn = figures.get(f"{name}_drawn")
+        drawn = f", her own poses drawn {_value(drawn)}" if drawn is not None else ""
+        shown = f" ({name} {_value(value)}" + (f", the real dancer {_value(real)}{drawn})" if real is not None else ")") \
             if value is not None and not isinstance(value, bool) else ""
         lines.append(f"  - {FAILED.get(name, name)}{shown}: {advice(name, facts, figures)}")
     return Verdict(passed, failed, unknown, lines)

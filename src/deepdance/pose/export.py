@@ -13,6 +13,7 @@ dance_skeleton.mp4    the skeleton drawn over the dance's silhouettes.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import cv2
@@ -130,7 +131,9 @@ def write_bvh(path: str | os.PathLike, joints2d: np.ndarray, fps: float, *, ppu:
 
     joint(0, 0)
     n, k = local.shape[:2]
-    euler = Rotation.from_matrix(local.reshape(-1, 3, 3)).as_euler("ZXY", degrees=True).reshape(n, k, 3)
+    with warnings.catch_warnings():   # a joint turned exactly 90 degrees: scipy sets its third angle to 0, as BVH allows
+        warnings.filterwarnings("ignore", message="Gimbal lock detected")
+        euler = Rotation.from_matrix(local.reshape(-1, 3, 3)).as_euler("ZXY", degrees=True).reshape(n, k, 3)
     order = []
 
     def walk(i):
