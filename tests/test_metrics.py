@@ -165,3 +165,14 @@ def test_better_of_two_reports():
     assert got["fragments"] == "b"      # 0.8 regions (frames without a dancer) is nearer one body than 1.3
     assert got["fkd"] is None           # missing from both
     assert M.better(a, a)["fsd"] == "tie"
+
+
+def test_outline_change_is_the_share_of_the_dancer_that_changes():
+    still = np.full((5, 40, 40), 255, np.uint8)
+    still[:, 10:30, 10:20] = 0                       # a 20 x 10 dancer standing still
+    assert M.outline_change(still) == 0.0
+    moving = np.full((5, 40, 40), 255, np.uint8)
+    for t in range(5):
+        moving[t, 10:30, 10 + t:20 + t] = 0          # one pixel right a frame: 2 columns of 20 change of 200
+    assert M.outline_change(moving) == pytest.approx(40 / 200)
+    assert M.outline_change(np.full((3, 8, 8), 255, np.uint8)) is None   # nobody there

@@ -241,14 +241,23 @@ def _freeze_from(energy: np.ndarray, real_energy: np.ndarray) -> float:
     return float((energy < FREEZE_FRACTION * np.median(real_energy)).mean())
 
 
-def _drawn_freeze(drawn: np.ndarray | None, raw_real: np.ndarray, fps: float) -> dict[str, float]:
-    """freeze and freeze_frames of the real poses drawn (`drawn`), against the real frames' motion."""
+def outline_change(frames: np.ndarray) -> float | None:
+    """Mean share of the dancer's area that changes from one frame to the next (None for fewer than 2 frames
+    or no dancer): on the same poses, a drawing whose outline boils changes more than the real silhouettes."""
+    area = float(areas(frames).mean()) if len(frames) >= 2 else 0.0
+    return float(motion_per_frame(frames).mean()) / area if area > 0 else None
+
+
+def _drawn_figures(drawn: np.ndarray | None, real: np.ndarray, raw_real: np.ndarray, fps: float) -> dict[str, float]:
+    """freeze and freeze_frames of the real poses drawn (`drawn`), against the real frames' motion, and how
+    much the drawn outline changes from frame to frame (`flicker`) beside the real silhouettes'."""
     if drawn is None or len(drawn) < 2:
         return {}
     raw = motion_per_frame(drawn) * fps
     k = frames_in(SMOOTH_S, fps)
     return {"freeze_drawn": _freeze_from(_moving_average(raw, k), _moving_average(raw_real, k)),
-            "freeze_frames_drawn": _freeze_from(raw, raw_real)}
+            "freeze_frames_drawn": _freeze_from(raw, raw_real),
+            "flicker": outline_change(drawn), "flicker_real": outline_change(real)}
 
 
 def collapse(frames: np.ndarray) -> float:
@@ -417,7 +426,7 @@ def quality_report(generated: list[np.ndarray], train_real: np.ndarray, heldout_
         "freeze": _freeze_from(gen_energy, real_energy), "freeze_real": _freeze_from(real_energy, real_energy),
         # frame by frame, not averaged over 0.25 s: a pause of a frame or two counts
         "freeze_frames": _freeze_from(raw_gen, raw_real), "freeze_frames_real": _freeze_from(raw_real, raw_real),
-        **_drawn_freeze(drawn_real, raw_real, fps),
+        **_drawn_figures(drawn_real, real, raw_real, fps),
         "collapse": collapse(main), "collapse_real": float(np.mean(collapse_real)) if collapse_real else None,
         "fsd": fsd, "fsd_real": fsd_real,
         "fkd": fkd, "fkd_real": fkd_real,
@@ -445,6 +454,7 @@ BARS = {
     "novelty": ("≥ 0.5 × held-out real", lambda r: r["novelty"] >= 0.5 * r["novelty_real"]),
     "diversity": ("≥ 0.5 × real", lambda r: r["diversity"] >= 0.5 * r["diversity_real"]),
     "sharpness": ("≥ 0.985", lambda r: r["sharpness"] >= 0.985),
+    "flicker": ("≤ 1.5 × real", lambda r: r["flicker"] <= 1.5 * r["flicker_real"]),
     "fragments": ("≤ 1.2", lambda r: r["fragments"] <= 1.2),
     # music runs only (see evaluate.music_figures)
     "bas": ("≥ 0.9 × real", lambda r: r["bas"] >= 0.9 * r["bas_real"]),
@@ -476,6 +486,7 @@ BADNESS = {
     "motion_energy": _towards_real,
     "freeze": lambda v, real: v,
     "freeze_frames": lambda v, real: v,
+    "flicker": lambda v, real: v,
     "human_found": lambda v, real: -v,
     "kinetic_fd": lambda v, real: v,
     "foot_sliding": lambda v, real: v,

@@ -28,6 +28,7 @@ FIGURES = {
     "motion_energy": ("motion energy", "mean share of the frame whose mask changes, per second"),
     "freeze": ("freeze", "share of frames whose motion energy (0.25 s average) is below a quarter of the real median"),
     "freeze_frames": ("freeze, frame by frame", "the same without the 0.25 s average: a pause of one frame counts"),
+    "flicker": ("outline change", "the real poses drawn as the dance is: share of the dancer's area that changes from one frame to the next; real: her silhouettes"),
     "human_found": ("a person found", "share of frames in which a pose estimator (BlazePose, each frame on its own) finds a person"),
     "collapse": ("collapse", "mean motion of the last third over the first third"),
     "fsd": ("FSD", "Fréchet distance of per-frame shape descriptors to each real half (z-scored on real); real: between the halves"),

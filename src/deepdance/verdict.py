@@ -21,6 +21,7 @@ GOOD_IOU = 0.85  # held-out IoU of a representation that draws the dancer's outl
 FAILED = {
     "sharpness": "the frames are blurred: the dancer's outline was not learnt",
     "fragments": "the dancer falls apart into separate pieces",
+    "flicker": "the drawn outline boils from frame to frame more than her silhouettes change",
     "freeze": "the dance stands still more often than the dancer did",
     "freeze_frames": "the dance pauses, frame by frame, more often than the dancer did",
     "human_found": "a pose estimator finds no person in many of the frames",
@@ -86,6 +87,8 @@ def advice(name: str, f: Facts, figures: dict[str, Any] | None = None) -> str:
         return "the silhouettes themselves may be in pieces: look at the store's preview.png and try another --cut"
     if outline:
         return "try more --ae-epochs, or check the cut in the store's preview.png"
+    if name == "flicker":
+        return "try --look body (the fitted body's outline does not boil), or more --look-steps"
     if name == "human_found":
         return "the frames do not read as a person: " + (
             "try --represent pose (the data has poses)" if f.representation == "pixels" else
