@@ -176,3 +176,10 @@ def test_outline_change_is_the_share_of_the_dancer_that_changes():
         moving[t, 10:30, 10 + t:20 + t] = 0          # one pixel right a frame: 2 columns of 20 change of 200
     assert M.outline_change(moving) == pytest.approx(40 / 200)
     assert M.outline_change(np.full((3, 8, 8), 255, np.uint8)) is None   # nobody there
+
+
+def test_sharpness_bar_is_the_real_silhouettes_where_they_are_softer():
+    bar = M.BARS["sharpness"][1]
+    assert not bar({"sharpness": 0.98}) and bar({"sharpness": 0.99})
+    assert bar({"sharpness": 0.98, "sharpness_real": 0.978}) and not bar({"sharpness": 0.97, "sharpness_real": 0.978})
+    assert not bar({"sharpness": 0.98, "sharpness_real": 0.99})   # crisper real frames do not raise it past 0.985
