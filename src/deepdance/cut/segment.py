@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..pose.estimator import QUIET_FRAMES, mediapipe_solutions, quiet_native_stderr
+from ..pose.estimator import mediapipe_solutions, quiet_native_stderr
 from .base import Cutter
 
 
@@ -18,17 +18,12 @@ class SegmentCutter(Cutter):
         # model 1 ("landscape", 256x144) is the faster one and suits wide frames; a portrait frame squeezed
         # into it loses the dancer's limbs, so it gets model 0 ("general", 256x256)
         self.portrait = bool(portrait)
-        self._calls = 0
         with quiet_native_stderr():
             self._seg = mediapipe_solutions().selfie_segmentation.SelfieSegmentation(
                 model_selection=0 if portrait else 1)
 
     def score(self, rgb: np.ndarray) -> np.ndarray:
-        self._calls += 1
-        if self._calls <= QUIET_FRAMES:
-            with quiet_native_stderr():
-                mask = self._seg.process(np.ascontiguousarray(rgb)).segmentation_mask
-        else:
+        with quiet_native_stderr():   # every call: the native side logs when it likes (10 us a frame)
             mask = self._seg.process(np.ascontiguousarray(rgb)).segmentation_mask
         return cv2.convertScaleAbs(mask, alpha=255.0)
 

@@ -54,9 +54,6 @@ def quiet_native_stderr():
         os.close(saved)
 
 
-QUIET_FRAMES = 3   # the first frames of a graph are the ones that log
-
-
 class FramePose(NamedTuple):
     """One frame: joints2d (J, 3) and joints3d (J, 3), NaN where unknown (see skeleton.py)."""
 
@@ -113,7 +110,6 @@ class BlazePose(PoseEstimator):
 
     def __init__(self, *, video: bool = True, min_detection: float = 0.5, min_tracking: float = 0.5):
         self.video = video
-        self._calls = 0
         with quiet_native_stderr():
             self._pose = mediapipe_solutions().pose.Pose(
                 static_image_mode=not video, model_complexity=1, smooth_landmarks=True, enable_segmentation=False,
@@ -122,11 +118,8 @@ class BlazePose(PoseEstimator):
     def estimate(self, rgb: np.ndarray) -> FramePose:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected a uint8 (H, W, 3) RGB frame, got {rgb.dtype} {rgb.shape}")
-        self._calls += 1
-        if self._calls <= QUIET_FRAMES:
-            with quiet_native_stderr():
-                result = self._pose.process(np.ascontiguousarray(rgb))
-        else:
+        # every call: a sub-graph (the person detector) may start, and log, at any frame (10 us a frame)
+        with quiet_native_stderr():
             result = self._pose.process(np.ascontiguousarray(rgb))
         image = world = None
         if result.pose_landmarks is not None:
