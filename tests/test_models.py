@@ -264,25 +264,6 @@ def test_a_real_walk_stays_on_the_beat_and_out_of_loops():
     assert jumps and all(taken[i] not in taken[i - 2:i] for i in jumps)
 
 
-def test_on_little_data_a_walk_changes_its_move_only_just_after_a_beat():
-    from deepdance.models.sequence import JUMP_AT, RealDance, RealWalk
-
-    m = CodeLSTM(latent=2, window=2, codes=6, embed=4, hidden=4, layers=1, predict=1).eval()
-    m.codebook.copy_(torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [5.0, 5.0], [9.0, 9.0], [10.0, 9.0]]))
-    # a real dance on code 1 (near (1, 0)) for a beat, then on code 5 (near (10, 9)), and so on; 8 steps a beat
-    z = torch.tensor([[1.0, 0.01 * i] if (i // 8) % 2 == 0 else [10.0, 9.0 + 0.01 * i] for i in range(64)])
-    phase = torch.arange(64) % 8 / 8
-    walk = RealWalk(m, RealDance(z, [(0, 64)], after=0, phase=phase, dance_phase=(torch.arange(40) + 1) % 8 / 8))
-    asked_at = []
-    for i in range(12):   # the model keeps asking for code 5 while the real dance is on code 1
-        before = walk.at
-        walk.step(5)
-        if walk.at != before + 1:
-            asked_at.append(float(walk.dance_phase[i]))
-    # it went on with the real dance until the step a quarter beat after the beat, and jumped there
-    assert asked_at and asked_at[0] == JUMP_AT
-
-
 def test_fit_runs_finds_the_longest_stay_within_clips():
     m = _sticky_model(0)
     latents = m.codebook[[0, 0, 0, 1, 2, 2, 0, 0, 0, 0]]

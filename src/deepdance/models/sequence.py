@@ -45,9 +45,10 @@ clip (720 steps, learned look); real yardsticks after the slash:
     built-in centres   94 / 54        0.64 / 0.17      0.97 / 1.09    4.8 / 3.9      0.61 / 0.70   13 of 14
     built-in real      46             0.28             0.96           5.4            0.69          14 of 14
     portrait centres   67 / 53        0.071 / 0.069    0.20 / 0.42    58 / 50        0.50 / 0.40   8 of 13
-    portrait real      37             0.10             0.38           22             0.43          10 of 13
-(the portrait's walk changes moves only a quarter beat after a beat, see FEW_STEPS; its bas against another
-tempo 0.30, the dancer's 0.25; its checks count freeze against her own poses drawn, see metrics.quality_report.)
+    portrait real      40             0.061            0.31           32             0.39          7 of 13
+The portrait's walk pauses more by its silhouettes' measure (freeze 0.114 vs 0.096, the dancer 0.056) though
+its joints pause no more than hers (joint speed under a quarter of her median: 0.12, hers 0.12): her real
+outline also moves with the cloth and the cut's own noise where her joints rest.
 """
 
 from __future__ import annotations
@@ -73,16 +74,6 @@ NEAR_ENOUGH = 4   # a walk goes on with the real dance when the model asks for o
 BACK_JUMP = 4     # it never jumps back by 4 steps or less (a stutter)
 RECENT = 0.25     # nor, where it can help it, to a step it took in its last steps, a quarter of the real ones (a loop)
 BLEND = 4         # and after a jump it eases from where the dance was into the new steps over 4 steps
-# On little data (a walk over fewer than FEW_STEPS real steps: ~60 s at 120 BPM) the model's wishes are mostly
-# noise: a move may change only at JUMP_AT of a beat (just after it, the easing done before the next). 6 dances
-# of 720 steps each (real yardsticks after the slash):
-#                           beat-align (joints)  kinetic FD  joint speed  foot sliding
-#   12-s portrait, anywhere     0.47 / 0.45        40 / 53    0.31 / 0.42   0.058 / 0.069
-#   12-s portrait, at 1/4       0.49               30         0.38          0.089
-#   built-in (4 min), anywhere  0.75 / 0.72        58 / 54    0.96 / 1.09   0.38 / 0.17
-#   built-in (4 min), at 1/4    0.68               73         0.90          0.24
-FEW_STEPS = 1000
-JUMP_AT = 0.25
 
 
 class RealDance(NamedTuple):
@@ -98,12 +89,11 @@ class RealDance(NamedTuple):
 
 
 class RealWalk:
-    """A walk over real steps that a roll-out steers (a motion graph). Asked for a code, it goes on with the
-    real dance (when the next real step lies on the same part of the beat) if the next step has that code or
-    a near one, if the code is the current step's own (the model staying put), or if a move may not change
-    here (`_may_jump`). Otherwise it jumps to the step of that code whose predecessor is nearest the current
-    pose, on the same part of the beat, and not one it has just been at. A code no real step has gives its
-    centre, and the walk starts again from there."""
+    """A walk over real steps that a roll-out steers (a motion graph): asked for a code, it goes on with the
+    real dance when the next real step has that code (or a near one), or the code is the current step's own
+    (the model staying put), and lies on the same part of the beat; otherwise it jumps to the step of that code whose predecessor is nearest the
+    current pose, on the same part of the beat, and not one it has just been at. A code no real step has
+    gives its centre, and the walk starts again from there."""
 
     def __init__(self, model: "CodeLSTM", real: RealDance):
         self.z = torch.as_tensor(real.latents).float().cpu()
@@ -147,19 +137,11 @@ class RealWalk:
         off = (self.phase[steps] - self.dance_phase[len(self.picks)]).abs()
         return torch.minimum(off, 1 - off) <= 1 / 8 + 1e-6
 
-    def _may_jump(self) -> bool:
-        """Whether the new step lies where a move may change: anywhere, or on little data only at JUMP_AT of a
-        beat (in a dance laid on beats)."""
-        if self.dance_phase is None or len(self.z) >= FEW_STEPS:
-            return True
-        off = abs(float(self.dance_phase[len(self.picks)]) - JUMP_AT) % 1
-        return min(off, 1 - off) < 1 / 16
-
     def step(self, code: int) -> int:
         """Take the step the model asked for with `code`; returns the code of the step taken."""
         at = self.at
         if (at is not None and at + 1 < self.end[at] and self._in_phase(torch.tensor([at + 1]))[0]
-                and (code == int(self.own[at]) or code in self.near[int(self.own[at + 1])] or not self._may_jump())):
+                and (code == int(self.own[at]) or code in self.near[int(self.own[at + 1])])):
             at += 1
         else:
             at = self._jump(code, at)
