@@ -45,10 +45,12 @@ clip (720 steps, learned look); real yardsticks after the slash:
     built-in centres   94 / 54        0.64 / 0.17      0.97 / 1.09    4.8 / 3.9      0.61 / 0.70   13 of 14
     built-in real      46             0.28             0.96           5.4            0.69          14 of 14
     portrait centres   67 / 53        0.071 / 0.069    0.20 / 0.42    58 / 50        0.50 / 0.40   8 of 13
-    portrait real      40             0.061            0.31           32             0.39          7 of 13
-The portrait's walk pauses more by its silhouettes' measure (freeze 0.114 vs 0.096, the dancer 0.056) though
-its joints pause no more than hers (joint speed under a quarter of her median: 0.12, hers 0.12): her real
-outline also moves with the cloth and the cut's own noise where her joints rest.
+    portrait real      40             0.061            0.31           32             0.40          11 of 14
+(checks as evaluate counts them today, freeze against her own poses drawn: see metrics.quality_report; the
+portrait fails bas against another tempo, 0.37, and the drum-tempo periods.) Letting a short clip's walk change
+moves only a quarter beat after a beat raised its joint speed (0.31 -> 0.38) and its bas against another tempo
+(0.30), but it paused more: joint speed under a quarter of the dancer's median in 0.128 of frames (0.107; hers
+0.118), and on a second run of the same clip 0.104 (0.065; hers 0.035), freeze 0.13 against 0.04. Left out.
 """
 
 from __future__ import annotations
