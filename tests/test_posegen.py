@@ -40,6 +40,28 @@ def test_poses_round_trip_and_sizes(store, tmp_path):
     assert set(np.unique(snapped.numpy()[:, -21:])) <= {0.0, 1.0}
 
 
+def test_planted_feet_stay_put(store):
+    import torch
+
+    from deepdance.pose.skeleton import FEET, planted
+
+    rep = Poses.fit(store)
+    z = rep.encode(store)
+    ankles = lambda latents: rep.joints(latents)[:, list(FEET), 0]
+    # one real pose held still for 2 s while the whole body slides sideways 0.02 torso lengths a frame
+    still = np.repeat(z[:1], 24, axis=0)
+    slid = still.copy()
+    slid[:, 42] += 0.02 * np.arange(24)
+    assert planted(rep.joints(slid), 12.0, rep.scale).all()
+    fixed = rep.plant_feet(torch.from_numpy(slid), 12.0).numpy()
+    assert np.abs(ankles(fixed) - ankles(fixed)[:1]).max() < 1e-3 * rep.scale   # the feet stay put
+    assert np.abs(np.delete(fixed, 42, axis=1) - np.delete(slid, 42, axis=1)).max() == 0   # only the place moved
+    # a dance whose feet are never planted is left as it was
+    flying = slid.copy()
+    flying[:, 43] -= 0.5 * np.arange(24)   # rising half a torso length a frame
+    assert torch.equal(rep.plant_feet(torch.from_numpy(flying), 12.0), torch.from_numpy(flying))
+
+
 def test_waist_up_dancer_has_no_legs(store):
     rep = Poses.fit(store)
     j = np.asarray(store.poses()[:4]).copy()

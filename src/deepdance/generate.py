@@ -347,6 +347,8 @@ def generate(run_dir: str | os.PathLike, cfg: GenerateConfig) -> Dance:
     if cfg.smooth is None:   # a motion file is real steps too
         cfg = cfg.replace(smooth=representation.smooth["real" if cfg.motion else cfg.walk or representation.walk])
     out = smooth(out.float(), cfg.smooth * show_fps / (k + 1))
+    if cfg.motion is None and hasattr(representation, "plant_feet"):
+        out = representation.plant_feet(out, show_fps / (k + 1))
     if cfg.size is not None:
         representation.size = parse_size(cfg.size)
     if cfg.look is not None:

@@ -17,20 +17,16 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.ndimage import maximum_filter1d
 
 from .metrics import frechet_distance, frames_in
 from .pose.estimator import BlazePose
-from .pose.skeleton import INDEX, torso_length
+from .pose.skeleton import FEET, planted, torso_length
 from .rhythm import beat_align_score, motion_beats
 
 HUMAN_SAMPLE = 240       # frames a side the estimator looks at, evenly spread
 KINETIC_WINDOW_S, KINETIC_HOP_S = 1.0, 0.25
 SEEN_SHARE = 0.9         # joints seen in at least this share of real frames are measured
-FLOOR_WINDOW_S = 2.0
-PLANTED_HEIGHT = 0.15    # torso lengths above the floor
-PLANTED_SPEED = 0.5      # torso lengths a second up or down
-_FEET = [INDEX["l_ankle"], INDEX["r_ankle"]]
+_FEET = list(FEET)
 
 
 def human_found(frames: np.ndarray, *, sample: int = HUMAN_SAMPLE) -> float:
@@ -89,18 +85,12 @@ def joint_speed(pos: np.ndarray, fps: float) -> np.ndarray:
 
 def foot_sliding(joints: np.ndarray, fps: float, scale: float) -> float | None:
     """Mean sideways speed (torso lengths / s) of feet while planted; None when no foot is ever planted."""
-    j = np.asarray(joints, np.float64)
-    slides = []
-    feet = j[:, _FEET, :2] / scale
-    if not np.isfinite(feet).all():
+    on_floor = planted(joints, fps, scale)   # a foot near the floor that hardly moves up or down
+    if on_floor is None:
         return None
-    floor = maximum_filter1d(feet[..., 1].max(1), max(1, frames_in(FLOOR_WINDOW_S, fps)), mode="nearest")
-    v = np.gradient(feet, axis=0) * fps
-    for k in range(len(_FEET)):
-        planted = (floor - feet[:, k, 1] < PLANTED_HEIGHT) & (np.abs(v[:, k, 1]) < PLANTED_SPEED)
-        slides.append(np.abs(v[planted, k, 0]))
-    slides = np.concatenate(slides)
-    return float(slides.mean()) if len(slides) else None
+    vx = np.gradient(np.asarray(joints, np.float64)[:, _FEET, 0] / scale, axis=0) * fps
+    slides = np.abs(vx[on_floor])
+    return float(slides.mean()) if slides.size else None
 
 
 def _bas(speed: np.ndarray, fps: float, beats) -> float | None:

@@ -254,3 +254,24 @@ def pck(pred: np.ndarray, truth: np.ndarray, *, threshold: float = 0.2, min_conf
         return float("nan"), 0
     dist = np.linalg.norm(p[..., :2] - t[..., :2], axis=-1)
     return float(np.mean(dist[seen] <= threshold * np.broadcast_to(torso, dist.shape)[seen])), int(seen.sum())
+
+
+# A foot is planted when it is near the floor (the lowest it has been within FLOOR_WINDOW_S, per foot pair) and
+# hardly moves up or down; its sideways speed then is sliding (`pose_metrics.foot_sliding`, `Poses.plant_feet`)
+FLOOR_WINDOW_S = 2.0
+PLANTED_HEIGHT = 0.15    # torso lengths above the floor
+PLANTED_SPEED = 0.5      # torso lengths a second up or down
+FEET = (INDEX["l_ankle"], INDEX["r_ankle"])
+
+
+def planted(joints2d: np.ndarray, fps: float, scale: float) -> np.ndarray | None:
+    """(N, 2) whether each ankle is planted in each frame; None where the ankles are not all known.
+    `scale`: the dancer's torso length in the joints' units."""
+    from scipy.ndimage import maximum_filter1d
+
+    feet = np.asarray(joints2d, np.float64)[:, list(FEET), :2] / scale
+    if not np.isfinite(feet).all() or len(feet) < 2:
+        return None
+    floor = maximum_filter1d(feet[..., 1].max(1), max(1, int(round(FLOOR_WINDOW_S * fps))), mode="nearest")
+    vy = np.gradient(feet[..., 1], axis=0) * fps
+    return ((floor[:, None] - feet[..., 1]) < PLANTED_HEIGHT) & (np.abs(vy) < PLANTED_SPEED)
