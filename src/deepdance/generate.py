@@ -202,11 +202,11 @@ def _start_window(latents: np.ndarray, clips: list, seq: torch.nn.Module, cfg: G
     return torch.from_numpy(np.array(latents[start:start + w]))[None], start + w - 1
 
 
-def _walk(representation, cfg: GenerateConfig, latents: np.ndarray, clips: list, after: int | None,
+def _walk(cfg: GenerateConfig, latents: np.ndarray, clips: list, after: int | None,
           phases: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     """The roll-out's `real` argument: the real steps it walks, when the dance is to be made of them
     (`phases`: where in its beat each real step and each new step lies)."""
-    if (cfg.walk or representation.walk) != "real":
+    if cfg.walk != "real":
         return {}
     phase, dance_phase = (None, None) if phases is None else (torch.from_numpy(np.asarray(p, np.float32)) for p in phases)
     return {"real": RealDance(torch.from_numpy(np.array(latents, np.float32)), [tuple(c) for c in clips], after,
@@ -259,11 +259,11 @@ def _in_beats(seq, representation, run_dir: Path, cfg: GenerateConfig, latents: 
     at = np.rint(beat_seconds(beats, p0 + np.arange(-seq.window, n) / per_beat) * fps).astype(int) + lead
     music = torch.from_numpy(table[np.clip(at, 0, len(table) - 1)])
     real = beat_steps(latents, heard(own.features), clips, own.beats.times, fps, steps_per_beat=per_beat,
-                      between=(cfg.walk or representation.walk) == "real")
+                      between=cfg.walk == "real")
     window, after = _start_window(real.latents, real.clips, seq, cfg, generator, frames=real.frames)
     out = seq.roll_out(window, n, temperature=cfg.temperature, top_p=cfg.top_p, near=cfg.near,
                        generator=generator, music=music,
-                       **_walk(representation, cfg, real.latents, real.clips, after,
+                       **_walk(cfg, real.latents, real.clips, after,
                                (beat_position(own.beats.times, real.frames / fps) % 1, (p0 + np.arange(n) / per_beat) % 1))
                        ).float()
     x = torch.from_numpy((beat_position(beats, np.arange(steps) / fps) - p0) * per_beat).float()
@@ -315,6 +315,7 @@ def generate(run_dir: str | os.PathLike, cfg: GenerateConfig) -> Dance:
     if representation.recipe != seq.recipe:
         raise UserError(f"{run_dir} mixes a {representation.recipe!r} {representation.name} representation "
                         f"with a {seq.recipe!r} sequence model")
+    cfg = cfg.replace(walk=cfg.walk or representation.walk)
     latents, clips, fps = read_latents(run_dir, mmap=True)
     if not latents.shape[1] == seq.latent == representation.latent:
         raise UserError(f"{run_dir / 'latents.json'}: 'latent' {latents.shape[1]} does not match the models "
@@ -332,7 +333,7 @@ def generate(run_dir: str | os.PathLike, cfg: GenerateConfig) -> Dance:
         cfg.check_output(cfg.steps(fps), **_picture_size(representation, cfg))
         window, after = _start_window(latents, clips, seq, cfg, generator)
         # the original samples nothing
-        sampling = {"top_p": opts["top_p"], "near": opts["near"], **_walk(representation, cfg, latents, clips, after)
+        sampling = {"top_p": opts["top_p"], "near": opts["near"], **_walk(cfg, latents, clips, after)
                     } if seq.recipe == "default" else {}
         out = seq.roll_out(window, cfg.steps(fps), temperature=opts["temperature"], generator=generator,
                            **sampling).float()
@@ -345,7 +346,7 @@ def generate(run_dir: str | os.PathLike, cfg: GenerateConfig) -> Dance:
     else:
         show_fps, k = fps * (cfg.interpolate + 1), cfg.interpolate
     if cfg.smooth is None:   # a motion file is real steps too
-        cfg = cfg.replace(smooth=representation.smooth["real" if cfg.motion else cfg.walk or representation.walk])
+        cfg = cfg.replace(smooth=representation.smooth["real" if cfg.motion else cfg.walk])
     out = smooth(out.float(), cfg.smooth * show_fps / (k + 1))
     if cfg.motion is None and hasattr(representation, "plant_feet"):
         out = representation.plant_feet(out, show_fps / (k + 1))

@@ -43,7 +43,7 @@ from .pose.look import EDGE, LOOK_SHEET, bodies, pair_frames, write_look_sheet
 from .pose_metrics import human_found
 from .pose.space import POSE_FILE
 from .progress import drop_tips, quiet_lightning, say
-from .representation import REPRESENTATIONS, Pixels, Poses, load_representation, to_ink
+from .representation import REPRESENTATIONS, Pixels, Poses, load_representation, to_ink, to_pictures
 from .runfolder import read_latents, read_music, write_latents, write_music
 from .store import FrameStore
 
@@ -275,10 +275,10 @@ def train_look(store: FrameStore, run_dir: str | os.PathLike, cfg: TrainConfig, 
         pair = 1.0 - data.pairs[check].float() / 255.0
         learned = float(silhouette_scores(model(pair[:, :1]), pair[:, 1:])[0].mean())
         plain = float(silhouette_scores(2 * pair[:, :1] - 1, pair[:, 1:])[0].mean())
+
     def drawn(rows: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            probs = torch.sigmoid(EDGE * model(1.0 - data.pairs[rows, :1].float() / 255.0))[:, 0]
-        return (255 * (1 - probs)).round().to(torch.uint8).numpy()
+            return to_pictures(torch.sigmoid(EDGE * model(to_ink(data.pairs[rows, 0]))))
 
     judged = np.linspace(0, len(idx) - 1, min(LOOK_JUDGE, len(idx))).round().astype(int)
     human, human_body = human_found(drawn(judged)), human_found(data.pairs[judged, 0].numpy())

@@ -91,11 +91,11 @@ class RealDance(NamedTuple):
 
 
 class RealWalk:
-    """A walk over real steps that a roll-out steers (a motion graph): asked for a code, it goes on with the
-    real dance when the next real step has that code (or a near one), or the code is the current step's own
-    (the model staying put), and lies on the same part of the beat; otherwise it jumps to the step of that code whose predecessor is nearest the
-    current pose, on the same part of the beat, and not one it has just been at. A code no real step has
-    gives its centre, and the walk starts again from there."""
+    """A walk over real steps that a roll-out steers (a motion graph). Asked for a code, it goes on with the
+    real dance when the next real step lies on the same part of the beat and has that code (or a near one),
+    or the code is the current step's own (the model staying put). Otherwise it jumps to the step of that
+    code whose predecessor is nearest the current pose, on the same part of the beat, and not one it has just
+    been at. A code no real step has gives its centre, and the walk starts again from there."""
 
     def __init__(self, model: "CodeLSTM", real: RealDance):
         self.z = torch.as_tensor(real.latents).float().cpu()
@@ -290,7 +290,8 @@ class CodeLSTM(nn.Module):
                  music: torch.Tensor | None = None, real: RealDance | None = None) -> torch.Tensor:
         """`steps` new latents (steps, latent) after `window` (1, T >= window, latent), in the autoencoder's
         units: the codes' centres (`codes_to_latents`), or with `real` the real steps a `RealWalk` takes
-        where the codes steer it. `music` (window + steps, music_features): the music of the window's frames and of the new ones.
+        where the codes steer it. `music` (window + steps, music_features): the music of the window's frames
+        and of the new ones.
         Temperature 0 always takes the most likely code; `top_p` < 1 samples only among the most likely
         codes that together hold that much probability (the rare rest is where a dancer jumps across the
         stage from one frame to the next). `near` > 0 samples only among the `near` codes closest to the

@@ -54,6 +54,11 @@ def quiet_native_stderr():
         os.close(saved)
 
 
+def _check_rgb(rgb: np.ndarray) -> None:
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 (H, W, 3) RGB frame, got {rgb.dtype} {rgb.shape}")
+
+
 class FramePose(NamedTuple):
     """One frame: joints2d (J, 3) and joints3d (J, 3), NaN where unknown (see skeleton.py)."""
 
@@ -116,8 +121,7 @@ class BlazePose(PoseEstimator):
                 min_detection_confidence=min_detection, min_tracking_confidence=min_tracking)
 
     def estimate(self, rgb: np.ndarray) -> FramePose:
-        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-            raise ValueError(f"expected a uint8 (H, W, 3) RGB frame, got {rgb.dtype} {rgb.shape}")
+        _check_rgb(rgb)
         # every call: a sub-graph (the person detector) may start, and log, at any frame (10 us a frame)
         with quiet_native_stderr():
             result = self._pose.process(np.ascontiguousarray(rgb))
@@ -179,8 +183,7 @@ class ParallelPose(PoseEstimator):
         try:
             for i, item in enumerate(items):
                 rgb = frame(item)
-                if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-                    raise ValueError(f"expected a uint8 (H, W, 3) RGB frame, got {rgb.dtype} {rgb.shape}")
+                _check_rgb(rgb)   # here, not only in the worker: a worker that raises just stops
                 k = (i // self.CHUNK) % n
                 self.frames[k].put(np.ascontiguousarray(rgb))
                 waiting.append((k, item))
@@ -218,11 +221,11 @@ class ParallelPose(PoseEstimator):
             self.local = None
 
 
+POSE_WORKERS = 2   # more would leave each tracker further between its runs
+
+
 def pose_estimator(*, video: bool = True) -> PoseEstimator:
     """The estimator for a whole video: BlazePose in one process per core, up to POSE_WORKERS."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     workers = min(POSE_WORKERS, cores)
     return ParallelPose(workers, video=video) if workers > 1 else BlazePose(video=video)
-
-
-POSE_WORKERS = 2   # more would leave each tracker further between its runs

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d
 
 from ..dancer.body import Body, Camera, J as DJ, face_points, rotate_y
 from ..errors import UserError
@@ -267,8 +268,6 @@ FEET = (INDEX["l_ankle"], INDEX["r_ankle"])
 def planted(joints2d: np.ndarray, fps: float, scale: float) -> np.ndarray | None:
     """(N, 2) whether each ankle is planted in each frame; None where the ankles are not all known.
     `scale`: the dancer's torso length in the joints' units."""
-    from scipy.ndimage import maximum_filter1d
-
     feet = np.asarray(joints2d, np.float64)[:, list(FEET), :2] / scale
     if not np.isfinite(feet).all() or len(feet) < 2:
         return None
