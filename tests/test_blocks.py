@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from deepdance.conditioning import beat_steps
+from deepdance.conditioning import ON_BEAT_STRETCH, beat_steps, on_beat
 from deepdance.modules import augment
 from deepdance.representation import Pixels, largest_region
 
@@ -97,6 +97,29 @@ def test_beat_steps_before_the_first_beat_keep_its_pace():
     steps = beat_steps(latents, latents, [[0, 12], [12, 30]], beats, fps, steps_per_beat=4)
     assert steps.clips == [[0, 8], [8, 20]]  # a step is 1/8 s = 1.5 frames: 0..10.5 and 12..28.5
     np.testing.assert_allclose(steps.frames, np.r_[1.5 * np.arange(8), 12 + 1.5 * np.arange(12)])
+
+
+def test_on_beat_moves_the_dancers_pauses_onto_the_beats():
+    # a dancer at 12 fps who pauses a frame after every beat (6 frames a beat): shown at the music's frames,
+    # she pauses on them, and between pauses she goes at her own pace
+    fps, beats = 12.0, np.arange(0.5, 10, 0.5)
+    pause = np.rint(beats * fps).astype(int)[:-1] + 1          # frames 7, 13, 19, ...
+    t = np.arange(120, dtype=np.float64)
+    latents = np.cumsum(np.minimum(np.abs(t[:, None] - 0.5 - pause[None]).min(1), 2.0))[:, None]   # slowest at a pause
+    at = np.arange(120, dtype=np.float64)
+    shown = on_beat(latents, 0, 120, beats, fps, at)
+    on = np.rint(beats * fps).astype(int)[1:-2]
+    np.testing.assert_allclose(shown[on], on + 1)             # at each beat, her pause
+    # to the second beat a little faster (13 frames in 12: 7 in 6 would be more than ON_BEAT_STRETCH), then at
+    # her own pace, a frame a frame
+    assert 7 / 6 > ON_BEAT_STRETCH >= 13 / 12
+    np.testing.assert_allclose(np.diff(shown[:13]), 13 / 12)
+    np.testing.assert_allclose(np.diff(shown[12:-1]), 1) and shown[-1] == 119
+    # without a song's beat, as she danced
+    np.testing.assert_array_equal(on_beat(latents, 0, 120, beats[:1], fps, at), at)
+    steps = beat_steps(latents, latents, [[0, 120]], beats, fps, steps_per_beat=6, between=True)
+    np.testing.assert_allclose(steps.frames, np.arange(len(steps.frames)), atol=1e-9)   # the music's frames
+    assert not np.allclose(steps.latents[:, 0], latents[:len(steps.latents), 0])         # her moved poses
 
 
 # --- representation.largest_region and Pixels.project ---------------------------------------------------

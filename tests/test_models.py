@@ -264,6 +264,29 @@ def test_a_real_walk_stays_on_the_beat_and_out_of_loops():
     assert jumps and all(taken[i] not in taken[i - 2:i] for i in jumps)
 
 
+def test_a_real_walk_is_no_stiller_than_the_dancer_and_dwells_after_a_jump():
+    from deepdance.models.sequence import DWELL, RealDance, RealWalk
+
+    m = _sticky_model(0)   # it always asks for code 0
+    # 60 steps of code 0: round and round, but still in steps 40-49
+    i = torch.arange(60.0)
+    z = torch.stack([0.3 * torch.cos(i), 0.3 * torch.sin(i)], 1)
+    z[40:50] = 0.01
+    assert (m.encode(z) == 0).all()
+    walk = RealWalk(m, RealDance(z, [(0, 60)], after=30))
+    assert 0.1 < walk.still_real < 0.25 and walk.still[42:48].all() and not walk.still[:35].any()
+    for _ in range(300):
+        walk.step(0)
+    taken = torch.tensor(walk.taken)
+    # going on, it would stop for 10 of every 30 steps (once past the clip's end, the walk starts again where
+    # the poses meet, just before the still steps); it stops no more often than she did
+    assert walk.still[taken].float().mean() <= walk.still_real + 1 / 300
+    jumps = [k for k in range(1, 300) if taken[k] != taken[k - 1] + 1]
+    assert len(jumps) > 5
+    assert all((taken[k + 1:k + 1 + DWELL] == taken[k] + torch.arange(1, DWELL + 1)).all()
+               for k in jumps if k + DWELL < 300 and taken[k] + DWELL < 60)
+
+
 def test_fit_runs_finds_the_longest_stay_within_clips():
     m = _sticky_model(0)
     latents = m.codebook[[0, 0, 0, 1, 2, 2, 0, 0, 0, 0]]

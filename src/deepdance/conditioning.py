@@ -10,11 +10,14 @@ import numpy as np
 from .audio import FEATURE_NAMES, beat_position, beat_seconds, cache_root
 from .dancer.music import SAMPLE_RATE, write_music
 from .files import atomic_path
+from .rhythm import motion_beats
 
 # Rhythm and loudness. The spectral bands are left out: they describe the timbre of the training song more
 # than how to move, and would not carry over to other songs.
 MUSIC_COLUMNS = ("onset", "beat_sin", "beat_cos", "bar_sin", "bar_cos", "tempo", "loudness")
 STEPS_PER_BEAT = 8  # a music run's sequence model takes this many steps a beat (12 fps at 90 BPM)
+ON_BEAT_REACH = 0.5     # a dancer's pause is moved onto a beat when it lies within half a beat of it
+ON_BEAT_STRETCH = 1.1   # and she need go no more than 1.1x faster or slower than she did to get there
 
 
 def heard(features: np.ndarray) -> np.ndarray:
@@ -32,13 +35,43 @@ class BeatSteps:
     frames: np.ndarray
 
 
+def on_beat(latents: np.ndarray, a: int, b: int, beats: np.ndarray, fps: float, at: np.ndarray) -> np.ndarray:
+    """The frames of clip [a, b) to show at frames `at` of its music so that the dancer's pauses (the minima
+    of her speed in latent space, as `rhythm.motion_beats` finds them) land on the nearest beats, where one
+    is within ON_BEAT_REACH of a beat and the time between them changes by at most ON_BEAT_STRETCH.
+    A dancer filmed to a song is near its beat, not on it: one cut of the 12-s portrait clip, its poses drawn,
+    paused closer to another tempo than to its own (beat-align score 0.22, 0.27 at 1.3x the tempo); moved
+    onto the beat, 0.41 against 0.24 (another cut, 0.51 against 0.31 as filmed: 0.47 against 0.34).
+    A stretch of 1.25 instead of 1.1 made the built-in dancer's dances pause more (freeze 0.09, bar 0.089)."""
+    z = np.asarray(latents[a:b], np.float64)
+    if b - a < 3 or len(beats) < 2:
+        return at
+    speed = np.linalg.norm(np.diff(z, axis=0), axis=1)
+    pauses = a + motion_beats(np.r_[speed[:1], (speed[:-1] + speed[1:]) / 2, speed[-1:]], fps) * fps
+    period = float(np.median(np.diff(beats))) * fps
+    src, dst = [float(a)], [float(a)]
+    for beat in np.asarray(beats) * fps:
+        if not len(pauses) or not a < beat < b - 1:
+            continue
+        pause = float(pauses[np.argmin(np.abs(pauses - beat))])
+        if abs(pause - beat) <= ON_BEAT_REACH * period and pause > src[-1] and beat > dst[-1] \
+                and 1 / ON_BEAT_STRETCH <= (beat - dst[-1]) / (pause - src[-1]) <= ON_BEAT_STRETCH:
+            src.append(pause)
+            dst.append(beat)
+    off = dst[-1] - src[-1]   # after the last pause, at her own pace
+    src.append(float(b - 1))
+    dst.append(b - 1 + off)
+    return np.clip(np.interp(at, dst, src), a, b - 1)
+
+
 def beat_steps(latents: np.ndarray, music: np.ndarray, clips, beats: np.ndarray, fps: float, *,
                steps_per_beat: int = STEPS_PER_BEAT, between: bool = False) -> BeatSteps:
     """A music run's sequence model learns and dances in beats, not frames: the same move takes as many
     steps at 90 BPM as at 135, and the dance keeps any song's tempo when its steps are laid on that song's
     beats. Latents are taken at the nearest frame, as are the music rows; with `between`, latents are
     interpolated between the two nearest frames (the real steps a dance is made of: at more steps a second
-    than frames, the nearest frame would show some frames twice, and the motion would stop and go)."""
+    than frames, the nearest frame would show some frames twice, and the motion would stop and go), and
+    taken `on_beat`: her pauses moved onto the beats (`frames` stays the music's)."""
     out_z, out_m, out_f, out_clips, n = [], [], [], [], 0
     for a, b in clips:
         p0, p1 = beat_position(beats, [a / fps, (b - 1) / fps])
@@ -46,8 +79,9 @@ def beat_steps(latents: np.ndarray, music: np.ndarray, clips, beats: np.ndarray,
         f = np.clip(beat_seconds(beats, pos) * fps, a, b - 1)
         near = np.rint(f).astype(int)
         if between:
-            lo = np.floor(f).astype(int)
-            hi, w = np.minimum(lo + 1, b - 1), (f - lo)[:, None]
+            g = on_beat(latents, a, b, beats, fps, f)
+            lo = np.floor(g).astype(int)
+            hi, w = np.minimum(lo + 1, b - 1), (g - lo)[:, None]
             out_z.append(((1 - w) * latents[lo] + w * latents[hi]).astype(np.float32))
         else:
             out_z.append(np.asarray(latents[near], np.float32))
