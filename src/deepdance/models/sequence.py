@@ -64,6 +64,13 @@ The walk, jumping less, went on through her one long pause again and again; it n
 than she did (`STILL`), which took the pause-on-beat walk from freeze 0.086 to 0.062 at DWELL 0 but not
 below the bar with jumps only on the beat. The portrait's ratio to another tempo, 1.2, is the issue's bar and
 under `evaluate`'s 1.3.
+With the stillness limit, `evaluate` (3 dances) on three runs of the portrait clip and the built-in dancer
+(ratio = bas / bas against another tempo; diversity bar 0.71 for the portrait, 0.40 for the built-in):
+                                  portrait ratios     diversity (first run)   built-in: ratio, diversity
+    DWELL 4 (the default)         1.13 / 1.09 / 1.18  0.82                    1.66, 0.65
+    jumps only on the beat        1.36 / 1.46 / 1.33  0.56 (fails)            1.64, 0.38 (fails)
+    jumps only on the half beat   1.35 / 1.20 / 1.16  1.21                    1.54, 0.79 (130 BPM period fails)
+Fewer jumps keep more of her beat and make dances from different seeds alike: one trades for the other.
 """
 
 from __future__ import annotations
