@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from deepdance.conditioning import ON_BEAT_STRETCH, beat_steps, on_beat
+from deepdance.conditioning import ON_BEAT_STRETCH, beat_steps, looped, on_beat
 from deepdance.modules import augment
 from deepdance.representation import Pixels, largest_region
 
@@ -120,6 +120,32 @@ def test_on_beat_moves_the_dancers_pauses_onto_the_beats():
     steps = beat_steps(latents, latents, [[0, 120]], beats, fps, steps_per_beat=6, between=True)
     np.testing.assert_allclose(steps.frames, np.arange(len(steps.frames)), atol=1e-9)   # the music's frames
     assert not np.allclose(steps.latents[:, 0], latents[:len(steps.latents), 0])         # her moved poses
+
+
+def test_own_music_loops_on_its_beats_when_the_dance_is_longer(tmp_path, monkeypatch):
+    import soundfile as sf
+
+    from deepdance.audio import Beats, MusicFeatures
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    fps, sr = 12.0, 8000
+    beats = np.arange(1.0, 9.01, 0.5)                  # a 10-s song with beats from 1 s to 9 s
+    wav = tmp_path / "music.wav"
+    sf.write(wav, np.sin(np.arange(10 * sr) * 0.01).astype(np.float32) * 0.5, sr)
+    music = MusicFeatures(np.arange(120, dtype=np.float32)[:, None], fps, Beats(beats, 120.0), 10.0)
+    at, b, audio = looped(music, wav, 60, fps)          # shorter than the song: the song as it is
+    np.testing.assert_array_equal(at, np.arange(60))
+    assert audio == wav and np.array_equal(b, beats)
+    at, b, audio = looped(music, wav, 300, fps)         # 25 s: after 9 s, the song from 1 s again
+    np.testing.assert_allclose(np.diff(b), 0.5)         # the beat goes on across every join
+    assert b[0] == 1.0 and b[-1] == 24.5
+    np.testing.assert_array_equal(at[:108], np.arange(108))
+    np.testing.assert_array_equal(at[108:204], at[12:108])   # 9 s .. 17 s sounds as 1 s .. 9 s did
+    y, got_sr = sf.read(audio, dtype="float32")
+    song_y = sf.read(wav, dtype="float32")[0]
+    assert got_sr == sr and len(y) == 25 * sr
+    np.testing.assert_allclose(y[9 * sr + 400:9 * sr + 800], song_y[sr + 400:sr + 800], atol=1e-4)
+    assert looped(music, wav, 300, fps)[2] == audio     # made once
 
 
 # --- representation.largest_region and Pixels.project ---------------------------------------------------

@@ -64,6 +64,9 @@ def test_seconds_bpm_and_determinism(runs):
     assert np.allclose(np.diff(a.beats), 0.6, atol=0.03)  # the beat of the drum track
     own = generate(runs / "music", GenerateConfig(frames=30, seed=2))  # its own music
     assert own.audio.name == "music.wav" and len(own.frames) == 30
+    longer = generate(runs / "music", GenerateConfig(seconds=30.0, seed=2, size="80x48"))  # the song is 24 s
+    assert len(longer.frames) == 360 and abs(len(read_audio(longer.audio)) / 22050 - 30.0) < 0.05
+    assert longer.beats[-1] > 28.0   # it dances on the looped song's beats to the end
 
 
 @pytest.mark.slow  # the module fixture trains two runs

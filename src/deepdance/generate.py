@@ -24,7 +24,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from .audio import MusicFeatures, beat_position, beat_seconds, features_for_file, lead_in
 from .checkpoint import load_model, model_meta
-from .conditioning import beat_steps, drum_beat, heard
+from .conditioning import beat_steps, drum_beat, heard, looped
 from .dancer.body import Body, Camera
 from .dancer.motion import load_motion, motion_poses
 from . import limits
@@ -217,8 +217,8 @@ def _walk(cfg: GenerateConfig, latents: np.ndarray, clips: list, after: int | No
 def dance_music(own: MusicFeatures, own_audio: Path, cfg: GenerateConfig, fps: float, lead_beats: float):
     """The music of a music run's dance: (frames, rows the model hears, lead, audio file, beat times, notes).
     The rows cover `lead` frames before the dance (enough for `lead_beats` beats) and every frame of it; the
-    beat times cover the dance. Without a song or tempo it is the data's own music (`own`), repeated when
-    the dance is longer."""
+    beat times cover the dance. Without a song or tempo it is the data's own music (`own`), looped on its
+    beats when the dance is longer (`conditioning.looped`)."""
     if cfg.bpm is not None:
         seconds = cfg.seconds if cfg.seconds is not None else cfg.steps(fps) / fps
         source = drum_beat(cfg.bpm, seconds)
@@ -226,10 +226,8 @@ def dance_music(own: MusicFeatures, own_audio: Path, cfg: GenerateConfig, fps: f
         source = Path(cfg.song) if cfg.song is not None else None
     if source is None:
         steps = cfg.steps(fps, own.seconds)
-        rows = own.features[np.arange(steps) % len(own.features)]
-        music, audio = own, own_audio
-        beats = np.concatenate([own.beats.times + k * own.seconds
-                                for k in range(math.ceil(steps / len(own.features)))])
+        at, beats, audio = looped(own, own_audio, steps, fps)
+        rows, music = own.features[at], own
     else:
         probe = features_for_file(source, fps=fps)
         steps = cfg.steps(fps, probe.seconds)
