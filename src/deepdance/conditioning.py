@@ -59,10 +59,11 @@ def on_beat(latents: np.ndarray, a: int, b: int, beats: np.ndarray, fps: float, 
                 and 1 / ON_BEAT_STRETCH <= (beat - dst[-1]) / (pause - src[-1]) <= ON_BEAT_STRETCH:
             src.append(pause)
             dst.append(beat)
-    off = dst[-1] - src[-1]   # after the last pause, at her own pace
-    src.append(float(b - 1))
-    dst.append(b - 1 + off)
-    return np.clip(np.interp(at, dst, src), a, b - 1)
+    # and end where she ended (held there, the last frame would show for up to half a beat)
+    while len(src) > 1 and not 1 / ON_BEAT_STRETCH <= (b - 1 - dst[-1]) / (b - 1 - src[-1]) <= ON_BEAT_STRETCH:
+        src.pop()
+        dst.pop()
+    return np.interp(at, [*dst, b - 1], [*src, b - 1])
 
 
 def beat_steps(latents: np.ndarray, music: np.ndarray, clips, beats: np.ndarray, fps: float, *,
