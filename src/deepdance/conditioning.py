@@ -11,7 +11,7 @@ import numpy as np
 from .audio import FEATURE_NAMES, MusicFeatures, beat_position, beat_seconds, cache_root
 from .dancer.music import SAMPLE_RATE, write_music
 from .files import atomic_path
-from .rhythm import motion_beats
+from .rhythm import centred, motion_beats
 
 # Rhythm and loudness. The spectral bands are left out: they describe the timbre of the training song more
 # than how to move, and would not carry over to other songs.
@@ -48,7 +48,7 @@ def on_beat(latents: np.ndarray, a: int, b: int, beats: np.ndarray, fps: float, 
     if b - a < 3 or len(beats) < 2:
         return at
     speed = np.linalg.norm(np.diff(z, axis=0), axis=1)
-    pauses = a + motion_beats(np.r_[speed[:1], (speed[:-1] + speed[1:]) / 2, speed[-1:]], fps) * fps
+    pauses = a + motion_beats(centred(speed), fps) * fps
     period = float(np.median(np.diff(beats))) * fps
     src, dst = [float(a)], [float(a)]
     for beat in np.asarray(beats) * fps:
@@ -117,8 +117,9 @@ def _looped_audio(audio: Path, t0: float, t1: float, seconds: float) -> Path:
     cache (made once). Each join fades over 5 ms, so it does not click."""
     import soundfile as sf
 
-    key = hashlib.blake2b(f"{audio.resolve()}|{audio.stat().st_mtime_ns}|{audio.stat().st_size}|"
-                          f"{t0:.6f}|{t1:.6f}|{seconds:.6f}".encode(), digest_size=12).hexdigest()
+    stat = audio.stat()
+    key = hashlib.blake2b(f"{audio.resolve()}|{stat.st_mtime_ns}|{stat.st_size}|{t0:.6f}|{t1:.6f}|{seconds:.6f}"
+                          .encode(), digest_size=12).hexdigest()
     path = cache_root() / "loops" / f"{key}.wav"
     if path.is_file():
         return path

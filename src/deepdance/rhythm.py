@@ -28,8 +28,12 @@ def motion_at_frames(frames: np.ndarray) -> np.ndarray:
     dancer/background label changes, averaged over the step into and the step out of the frame (unlike
     `motion_per_frame`, N-1 steps between frames), so it sits at the frame's own time."""
     step = motion_per_frame(frames)
-    if len(step) == 0:
-        return np.zeros(len(frames))
+    return centred(step) if len(step) else np.zeros(len(frames))
+
+
+def centred(step: np.ndarray) -> np.ndarray:
+    """Per-frame values (N,) from per-step ones (N-1,), N >= 2: the mean of the step into and the step out of
+    each frame (the first and last frames take their one step)."""
     return np.concatenate([step[:1], (step[:-1] + step[1:]) / 2, step[-1:]])
 
 
