@@ -441,7 +441,7 @@ def test_ddp_children_do_not_survive_the_parent(tmp_path, sig):
     while len(_session(proc.pid)) < 3:  # the parent and its two spawned trainers
         assert proc.poll() is None and time.time() < deadline, proc.communicate()
         time.sleep(0.5)
-    time.sleep(10)  # well into training
+    time.sleep(5)  # well into training (5000 epochs ahead)
     proc.send_signal(sig)  # to the parent only, as `kill` does (Ctrl-C would reach the whole group)
     try:
         _, err = proc.communicate(timeout=90)
