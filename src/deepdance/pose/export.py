@@ -21,7 +21,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..files import atomic_path
-from ..video import write_video
+from ..video import PREVIEW_PRESET, write_video
 from .figure import REST_TORSO
 from .skeleton import INDEX, PoseTrack, torso_length
 from .track import draw_skeleton
@@ -183,6 +183,6 @@ def export_dance(out_dir: str | os.PathLike, joints2d: np.ndarray, fps: float, *
         def overlays():
             for f, j in zip(frames, picture):
                 yield draw_skeleton(cv2.cvtColor(f, cv2.COLOR_GRAY2RGB), j)
-        write_video(out_dir / "dance_skeleton.mp4", overlays(), fps=fps)
+        write_video(out_dir / "dance_skeleton.mp4", overlays(), fps=fps, crf=23, preset=PREVIEW_PRESET)
         out["skeleton"] = out_dir / "dance_skeleton.mp4"
     return out
