@@ -105,7 +105,7 @@ def test_smoothing_settles_flicker_between_close_frames_only(tmp_path):
         cv2.imwrite(str(folder / f"{i}.png"), f)
 
     def flicker(fps, smooth):
-        got = run(folder, tmp_path / f"s{fps}_{smooth}", fps=fps, cut="threshold", smooth=smooth).frames() < 128
+        got = run(folder, tmp_path / f"s{fps}_{smooth}", fps=fps, cut="threshold", smooth=smooth, poses=False).frames() < 128
         return np.count_nonzero(got[1:] ^ got[:-1]) / np.count_nonzero(got)
 
     assert flicker(25, 3) < 0.6 * flicker(25, 1)
@@ -114,10 +114,10 @@ def test_smoothing_settles_flicker_between_close_frames_only(tmp_path):
 
 def test_sampling_rate_and_clamp(clips, tmp_path, capsys):
     path, masks = clips["green"]
-    store = run(path, tmp_path / "s4", fps=4)
+    store = run(path, tmp_path / "s4", fps=4, poses=False)
     assert len(store) == 12 and store.fps == 4
     assert mean_iou(store, masks[::3]) > 0.9   # the sampled frames are the right ones
-    store = run(path, tmp_path / "s50", fps=50)
+    store = run(path, tmp_path / "s50", fps=50, poses=False)
     assert len(store) == 36 and store.fps == 12
     assert store.manifest.source["fps_requested"] == 50
     assert "gives only 12 fps" in capsys.readouterr().err
@@ -142,12 +142,12 @@ def test_audio_kept_for_one_video(tmp_path):
     t = np.arange(sr * 3) / sr
     sf.write(tmp_path / "a.wav", (0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), sr)
     write_video(tmp_path / "v.mp4", frames, fps=12, audio=tmp_path / "a.wav")
-    store = run(tmp_path / "v.mp4", tmp_path / "s", fps=6)
+    store = run(tmp_path / "v.mp4", tmp_path / "s", fps=6, poses=False)
     assert store.manifest.audio == "music.wav" and store.audio_path.is_file()
     assert abs(sf.info(str(store.audio_path)).duration - 2.0) < 0.15
 
     # several inputs: one store, the boundary recorded, no single soundtrack
-    two = run([tmp_path / "v.mp4", tmp_path / "v.mp4"], tmp_path / "two", fps=6)
+    two = run([tmp_path / "v.mp4", tmp_path / "v.mp4"], tmp_path / "two", fps=6, poses=False)
     assert len(two) == 2 * len(store) and two.manifest.clips == [[0, 12], [12, 24]]
     assert two.manifest.audio is None
     assert [c["input"] for c in two.manifest.extra["clip_starts"]] == [0, 1]
@@ -169,8 +169,8 @@ def test_absent_dancer_is_a_gap_not_blank_frames(tmp_path):
 @pytest.mark.slow
 def test_track_keeps_the_dancer_centred(clips, tmp_path):
     path, _ = clips["room"]
-    fixed = run(path, tmp_path / "fixed", fps=12)
-    tracked = run(path, tmp_path / "track", fps=12, track=True)
+    fixed = run(path, tmp_path / "fixed", fps=12, poses=False)
+    tracked = run(path, tmp_path / "track", fps=12, track=True, poses=False)
 
     def centres(store):  # of the dancer's box
         cols = [np.nonzero(f.min(0) < 128)[0] for f in store.frames()]
@@ -189,16 +189,17 @@ def test_pad_crop_packed_and_keep_all(tmp_path):
         frames[i][figure_mask(i, 240, 320)] = 10
         cv2.circle(frames[i], (40, 60), 18, 10, -1)
     write_video(tmp_path / "v.mp4", frames, fps=12)
-    store = run(tmp_path / "v.mp4", tmp_path / "pad", fit="pad", packed=True, cut="threshold")
+    store = run(tmp_path / "v.mp4", tmp_path / "pad", fit="pad", packed=True, cut="threshold", poses=False)
     f = store.frames()
     assert store.manifest.packed and (f[:, :, :30] == 255).all() and (f[:, :, -30:] == 255).all()
-    both = run(tmp_path / "v.mp4", tmp_path / "both", fit="pad", keep_all_components=True, cut="threshold")
-    only = run(tmp_path / "v.mp4", tmp_path / "one", fit="pad", cut="threshold")
+    both = run(tmp_path / "v.mp4", tmp_path / "both", fit="pad", keep_all_components=True, cut="threshold",
+               poses=False)
+    only = run(tmp_path / "v.mp4", tmp_path / "one", fit="pad", cut="threshold", poses=False)
     ink_both, ink_one = (both.frames() < 128).sum(), (only.frames() < 128).sum()
     assert ink_both > ink_one * 1.05
     # a crop of the right half loses the circle
     half = run(tmp_path / "v.mp4", tmp_path / "half", crop=(120, 0, 200, 240), fit="pad",
-               keep_all_components=True, cut="threshold")
+               keep_all_components=True, cut="threshold", poses=False)
     assert half.manifest.source["crop"] == [120, 0, 200, 240]
     assert (half.frames() < 128).sum() < ink_both
 
@@ -277,8 +278,8 @@ def test_zero_frame_video(tmp_path):
 
 def test_force_replaces_and_manifest_is_json(clips, tmp_path):
     path, _ = clips["green"]
-    run(path, tmp_path / "s", fps=3)
-    store = ingest([path], tmp_path / "s", cfg=IngestConfig(fps=6), force=True, progress=False)
+    run(path, tmp_path / "s", fps=3, poses=False)
+    store = ingest([path], tmp_path / "s", cfg=IngestConfig(fps=6, poses=False), force=True, progress=False)
     assert len(store) == 18
     manifest = json.loads((store.path / "manifest.json").read_text())
     assert manifest["cut"]["mode"] == "chroma" and manifest["source"]["inputs"][0]["kind"] == "video"
