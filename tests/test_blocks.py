@@ -117,6 +117,10 @@ def test_on_beat_moves_the_dancers_pauses_onto_the_beats():
     np.testing.assert_allclose(np.diff(shown[12:108]), 1)
     # after her last pause (109, on the beat at 108) to her last frame, 10 frames in 11: she ends where she did
     np.testing.assert_allclose(np.diff(shown[108:]), 10 / 11)
+    # allowed 1.2x (the dance's own pauses, `generate`), the first beat takes her pause too: 7 frames in 6
+    wider = on_beat(latents, 0, 120, beats, fps, at, stretch=1.2)
+    np.testing.assert_allclose(np.diff(wider[:7]), 7 / 6)
+    np.testing.assert_allclose(wider[on], on + 1)
     # without a song's beat, as she danced
     np.testing.assert_array_equal(on_beat(latents, 0, 120, beats[:1], fps, at), at)
     steps = beat_steps(latents, latents, [[0, 120]], beats, fps, steps_per_beat=6, between=True)

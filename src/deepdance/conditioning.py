@@ -36,10 +36,11 @@ class BeatSteps:
     frames: np.ndarray
 
 
-def on_beat(latents: np.ndarray, a: int, b: int, beats: np.ndarray, fps: float, at: np.ndarray) -> np.ndarray:
+def on_beat(latents: np.ndarray, a: int, b: int, beats: np.ndarray, fps: float, at: np.ndarray, *,
+            stretch: float = ON_BEAT_STRETCH) -> np.ndarray:
     """The frames of clip [a, b) to show at frames `at` of its music so that the dancer's pauses (the minima
     of her speed in latent space, as `rhythm.motion_beats` finds them) land on the nearest beats, where one
-    is within ON_BEAT_REACH of a beat and the time between them changes by at most ON_BEAT_STRETCH.
+    is within ON_BEAT_REACH of a beat and the time between them changes by at most `stretch` times.
     A dancer filmed to a song is near its beat, not on it: one cut of the 12-s portrait clip, its poses drawn,
     paused closer to another tempo than to its own (beat-align score 0.22, 0.27 at 1.3x the tempo); moved
     onto the beat, 0.41 against 0.24 (another cut, 0.51 against 0.31 as filmed: 0.47 against 0.34).
@@ -56,11 +57,11 @@ def on_beat(latents: np.ndarray, a: int, b: int, beats: np.ndarray, fps: float, 
             continue
         pause = float(pauses[np.argmin(np.abs(pauses - beat))])
         if abs(pause - beat) <= ON_BEAT_REACH * period and pause > src[-1] and beat > dst[-1] \
-                and 1 / ON_BEAT_STRETCH <= (beat - dst[-1]) / (pause - src[-1]) <= ON_BEAT_STRETCH:
+                and 1 / stretch <= (beat - dst[-1]) / (pause - src[-1]) <= stretch:
             src.append(pause)
             dst.append(beat)
     # and end where she ended (held there, the last frame would show for up to half a beat)
-    while len(src) > 1 and not 1 / ON_BEAT_STRETCH <= (b - 1 - dst[-1]) / (b - 1 - src[-1]) <= ON_BEAT_STRETCH:
+    while len(src) > 1 and not 1 / stretch <= (b - 1 - dst[-1]) / (b - 1 - src[-1]) <= stretch:
         src.pop()
         dst.pop()
     return np.interp(at, [*dst, b - 1], [*src, b - 1])
