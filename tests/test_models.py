@@ -287,6 +287,32 @@ def test_a_real_walk_is_no_stiller_than_the_dancer_and_dwells_after_a_jump():
                for k in jumps if k + DWELL < 300 and taken[k] + DWELL < 60)
 
 
+def test_a_real_walk_goes_on_rather_than_jump_far_from_its_pose():
+    from deepdance.models.sequence import DWELL, FAR, RealDance, RealWalk
+
+    m = CodeLSTM(latent=2, window=2, codes=6, embed=4, hidden=4, layers=1, predict=1).eval()
+    # code 1 at (3, 0) is not among code 0's 4 nearest codes
+    m.codebook.copy_(torch.tensor([[0.0, 0.0], [3.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [1.0, 1.0]]))
+    # a clip of 20 small steps of code 0 (0.01 apart) and a clip of 3 steps of code 1, 2.9 away
+    z = torch.cat([torch.tensor([[0.01 * i, 0.0] for i in range(20)]), torch.tensor([[2.95, 0.0], [3.0, 0.0], [3.05, 0.0]])])
+    assert m.encode(z).tolist() == [0] * 20 + [1] * 3
+
+    def moved_when_asked_for_code_1(step_length=None):
+        walk = RealWalk(m, RealDance(z, [(0, 20), (20, 23)], after=None))
+        assert walk.step_length == pytest.approx(0.01)
+        walk.step_length = step_length or walk.step_length
+        for _ in range(DWELL + 1):
+            walk.step(0)
+        at = walk.at
+        walk.step(1)
+        return walk.at - at
+
+    # easing over 2.9 (290 of her steps) would cancel the new steps' motion: it goes on
+    assert moved_when_asked_for_code_1() == 1
+    # with steps long enough for 2.9 to be under FAR of them, it jumps to a step of code 1
+    assert moved_when_asked_for_code_1(3.0 / FAR + 0.01) > 10
+
+
 def test_fit_runs_finds_the_longest_stay_within_clips():
     m = _sticky_model(0)
     latents = m.codebook[[0, 0, 0, 1, 2, 2, 0, 0, 0, 0]]

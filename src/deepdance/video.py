@@ -60,7 +60,8 @@ def _ahead(batches: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarray
         except BaseException as e:  # handed over to the consumer
             put(e)
 
-    threading.Thread(target=produce, daemon=True).start()
+    producer = threading.Thread(target=produce, daemon=True)
+    producer.start()
     try:
         while (item := q.get()) is not done:
             if isinstance(item, BaseException):
@@ -68,6 +69,9 @@ def _ahead(batches: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.ndarray
             yield item
     finally:
         stop.set()
+        # the producer ends with its consumer: no batch is still being made (OpenCV, torch) once the caller
+        # has moved on or the interpreter exits
+        producer.join()
 
 
 PREVIEW_PRESET = "ultrafast"   # 300 frames of 640x360 here: veryfast 396 frames/s, ultrafast 587, 1.7x the bytes
