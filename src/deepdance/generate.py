@@ -38,10 +38,10 @@ from .representation import load_representation
 from .runfolder import read_latents, read_music
 
 DEFAULT_FRAMES = 600
-# the dance's own pauses go onto its beats with at most 1.2x faster or slower (her steps' were moved with 1.1x):
-# beat-align over 6 dances on a 12-s clip of the built-in dancer 0.58 -> 0.61 (1.1x) -> 0.66 (1.2x), hers 0.70;
-# the portrait clip 0.40 -> 0.44 -> 0.46 (hers 0.40); freeze within 0.004 (see models/sequence.py)
-FINAL_STRETCH = 1.2
+# the dance's own pauses go onto its beats with at most 1.4x faster or slower (her steps' were moved with 1.1x):
+# beat-align over 6 dances on a 30-s clip of the built-in dancer 0.60 (1.2x) -> 0.64 (1.4x), hers 0.68; the
+# portrait clip 0.45 -> 0.49 (hers 0.40); freeze within 0.008, under the bars (see models/sequence.py)
+FINAL_STRETCH = 1.4
 
 
 @dataclasses.dataclass
