@@ -73,6 +73,28 @@ def test_waist_up_dancer_has_no_legs(store):
     assert (full[:, knee_y:] < 128).mean() > 0.005 and (half[:, knee_y:] < 128).mean() == 0
 
 
+def test_waist_up_dancer_runs_off_the_bottom_edge(store):
+    from deepdance.pose.figure import EDGE_NEAR, draw_figure
+
+    rep = Poses.fit(store)
+    j = np.asarray(store.poses()[:4]).copy()
+    legs = [INDEX[n] for n in ("l_knee", "r_knee", "l_ankle", "r_ankle", "l_toe", "r_toe")]
+    j[:, legs] = [np.nan, np.nan, 0.0]
+    hips = [INDEX["l_hip"], INDEX["r_hip"]]
+    torso = np.linalg.norm(j[:, [INDEX["l_shoulder"], INDEX["r_shoulder"]], :2].mean(1) - j[:, hips, :2].mean(1), axis=1)
+    bottom = rep.figure.source[1]
+
+    def bottom_row_inked(gap):   # the hips `gap` torso lengths above the picture's bottom edge
+        moved = j.copy()
+        moved[..., 1] += (bottom - gap * torso - moved[:, hips, 1].mean(1))[:, None]
+        return (draw_figure(moved, rep.figure, rep.figure.source)[:, -1] < 128).any(1)
+
+    # filmed from the waist up, her trunk runs off the edge as it did in the picture (not round hips above it)
+    assert bottom_row_inked(0.5 * EDGE_NEAR).all()
+    # hips well above the edge with no legs seen: a waist-up figure that ends at its hips, no invented legs
+    assert not bottom_row_inked(2 * EDGE_NEAR).any()
+
+
 def test_exports_read_back(store, tmp_path):
     bvh_lib = pytest.importorskip("bvh")
     rep = Poses.fit(store)
