@@ -294,7 +294,8 @@ def test_a_real_walk_goes_on_rather_than_jump_far_from_its_pose():
     # code 1 at (3, 0) is not among code 0's 4 nearest codes
     m.codebook.copy_(torch.tensor([[0.0, 0.0], [3.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [1.0, 1.0]]))
     # a clip of 20 small steps of code 0 (0.01 apart) and a clip of 3 steps of code 1, 2.9 away
-    z = torch.cat([torch.tensor([[0.01 * i, 0.0] for i in range(20)]), torch.tensor([[2.95, 0.0], [3.0, 0.0], [3.05, 0.0]])])
+    z = torch.cat([torch.tensor([[0.01 * i, 0.0] for i in range(20)]),
+                   torch.tensor([[2.95, 0.0], [3.0, 0.0], [3.05, 0.0]])])
     assert m.encode(z).tolist() == [0] * 20 + [1] * 3
 
     def moved_when_asked_for_code_1(step_length=None):

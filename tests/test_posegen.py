@@ -10,7 +10,7 @@ from deepdance.dancer.bvh import parse_bvh, skeleton_positions
 from deepdance.dancer.motion import load_motion
 from deepdance.pose.export import BVH_NAMES, BVH_POINT, bvh_motion, dance_ppu, export_dance
 from deepdance.pose.figure import default_size
-from deepdance.pose.skeleton import INDEX, PoseTrack
+from deepdance.pose.skeleton import INDEX, PoseTrack, torso_length
 from deepdance.pose.space import Poses
 from deepdance.representation import load_representation
 from deepdance.synth import SynthConfig, synthesize
@@ -81,7 +81,7 @@ def test_waist_up_dancer_runs_off_the_bottom_edge(store):
     legs = [INDEX[n] for n in ("l_knee", "r_knee", "l_ankle", "r_ankle", "l_toe", "r_toe")]
     j[:, legs, 2] = 0.0   # not seen (draw_figure takes finite positions)
     hips = [INDEX["l_hip"], INDEX["r_hip"]]
-    torso = np.linalg.norm(j[:, [INDEX["l_shoulder"], INDEX["r_shoulder"]], :2].mean(1) - j[:, hips, :2].mean(1), axis=1)
+    torso = torso_length(j)
     bottom = rep.figure.source[1]
 
     def bottom_row_inked(gap):   # the hips `gap` torso lengths above the picture's bottom edge

@@ -2,7 +2,8 @@
 
 2-D joints become flat poses of the built-in figure through `dancer.keypoints.flat_poses` (the trunk along
 hips -> shoulders, the head toward the face); limbs whose joints are not seen are not drawn, so a dancer
-filmed from the waist up stays waist-up, and runs off the picture's bottom edge where she did. The drawing is `dancer.body.draw_poses`: anti-aliased, at any size.
+filmed from the waist up stays waist-up, and runs off the picture's bottom edge where she did. The drawing is
+`dancer.body.draw_poses`: anti-aliased, at any size.
 
 A `Figure` is what is fitted to a dancer: pixels per body-height unit of its source (from the median torso
 length: limb lengths are the poses' own), the body's thickness (so its silhouette covers as much of the frame
@@ -18,7 +19,7 @@ import numpy as np
 from ..dancer.body import JOINTS as BODY_JOINTS, Body, Camera, J as BJ, draw_poses
 from ..dancer.keypoints import flat_poses
 from ..dancer.staging import REST
-from .skeleton import INDEX, JOINTS
+from .skeleton import INDEX, JOINTS, torso_length
 
 MIN_HEIGHT = 480               # default output: the source's aspect ratio, at least this tall
 REST_TORSO = float(np.linalg.norm((REST[BJ["l_shoulder"]] + REST[BJ["r_shoulder"]]) / 2
@@ -76,9 +77,7 @@ def _thighs_off_the_edge(j: np.ndarray, seen: np.ndarray, bottom: float) -> tupl
     """A seen hip whose knee is not seen, within EDGE_NEAR torso lengths of the picture's bottom edge, gets its
     thigh straight down to a knee past that edge: a dancer cut off by the frame runs off its edge."""
     j, seen = j.copy(), seen.copy()
-    sh = j[:, [INDEX["l_shoulder"], INDEX["r_shoulder"]], :2].mean(1)
-    hipm = j[:, [INDEX["l_hip"], INDEX["r_hip"]], :2].mean(1)
-    torso = np.linalg.norm(sh - hipm, axis=1)
+    torso = torso_length(j)
     thigh = torso * REST_THIGH / REST_TORSO
     for s in "lr":
         hip, knee = INDEX[f"{s}_hip"], INDEX[f"{s}_knee"]
