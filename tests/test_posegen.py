@@ -62,6 +62,23 @@ def test_planted_feet_stay_put(store):
     assert torch.equal(rep.plant_feet(torch.from_numpy(flying), 12.0), torch.from_numpy(flying))
 
 
+
+def test_planted_feet_never_walk_the_body_out_of_its_places(store):
+    from deepdance.pose.skeleton import FEET
+
+    rep = Poses.fit(store)
+    z = rep.encode(store)
+    # a salsa-like dance: a foot planted while the body slides right, then both lifted while it steps back;
+    # taking each planted slide off the place adds up cycle after cycle unless the place is bounded
+    cycle = np.repeat(z[:1], 8, axis=0)
+    cycle[:, 42] += [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.1, 0.0]
+    for k in FEET:
+        cycle[6:8, 2 * k + 1] -= 0.6   # both feet up
+    dance = np.tile(cycle, (12, 1))
+    fixed = rep.plant_feet(torch.from_numpy(dance), 12.0).numpy()
+    assert dance[:, 42].min() - 1e-6 <= fixed[:, 42].min() and fixed[:, 42].max() <= dance[:, 42].max() + 1e-6
+    assert np.abs(fixed - dance).max() > 0.05   # and the planted feet were still held
+
 def test_waist_up_dancer_has_no_legs(store):
     rep = Poses.fit(store)
     j = np.asarray(store.poses()[:4]).copy()
