@@ -46,6 +46,31 @@ def test_colour_dancer_poses_in_the_store_match_the_truth(tmp_path, kind):
     assert (store.path / "preview.mp4").exists() and m.extra["preview_video"] == "preview.mp4"
 
 
+
+def test_a_far_dancer_is_framed_to_the_stage_she_uses(tmp_path):
+    from deepdance.dancer.body import Body, Camera
+    from deepdance.dancer.choreo import Choreography
+    from deepdance.dancer.colour import backdrop, colour_frames
+
+    # the built-in dancer far from the camera, off-centre: her body is 0.4 of the picture's height
+    w, h, fps = 480, 270, 12.0
+    body, camera = Body.from_seed(0), Camera(w, h, 0.4 * h, (0.62 * w, 0.86 * h))
+    poses = Choreography(0, fps=fps, body=body, travel=0.5).poses(0, 36)
+    path = tmp_path / "far.mp4"
+    write_video(path, colour_frames(poses, body, camera, backdrop("room", w, h, 0)), fps=fps, crf=16)
+    truth = from_dancer(poses, body, camera, fps)
+    store = ingest([path], tmp_path / "s", cfg=IngestConfig(fps=12), progress=False)
+    x, y, sw, sh = store.manifest.source["inputs"][0]["stage"]
+    assert sh <= h / 1.5 and abs(sw / sh - 200 / 120) < 0.02
+    # her poses in the store are the truth seen through the stage: she is drawn 1.5x or more larger, and whole
+    mapped = truth.joints2d.copy()
+    mapped[..., :2] = (mapped[..., :2] - [x, y]) * (120 / sh)
+    assert pck(store.poses(), mapped)[0] >= 0.9
+    inside = (mapped[..., 0] > 2) & (mapped[..., 0] < 198) & (mapped[..., 1] > 2) & (mapped[..., 1] < 118)
+    assert inside.all()
+    frames = store.frames(0, len(store))
+    assert (frames[:, :, [0, -1]] > 128).all() and (frames[:, [0, -1], :] > 128).all()   # nothing cut at the edges
+
 def test_default_size_follows_the_source():
     assert default_size(640, 360, (200, 120)) == (200, 120)
     assert default_size(1080, 1920, (200, 120)) == (120, 200)

@@ -10,7 +10,9 @@ edges) and appended to the store with its pose mapped into the store's pixels. F
 are dropped and the gap becomes a clip boundary. Choices made here:
 
 * the store's size: `--size`, else 200x120 turned to the first input's orientation (portrait in, portrait
-  out); the fit: `--fit`, else crop unless cropping would cut off head or feet in a sample's skeleton.
+  out); the part of the source: `--crop`, else the stage a far dancer uses in the samples' skeletons
+  (`framing.stage_crop`), else all of it; the fit: `--fit`, else crop unless cropping would cut off head or
+  feet in a sample's skeleton.
 
 * fps above a source's frame rate is clamped to it (with a note): frames are never repeated.
 * audio: kept as music.wav when there is exactly one input and it is a video with sound; with several
@@ -36,7 +38,7 @@ from .config import Config
 from .cut import MODES, POLARITIES, Cutter, Limits, choose_cut, clean, dancer_share, describe
 from .errors import UserError
 from .files import check_new_folder, check_not_overlapping, check_writable_dir
-from .footage.framing import MIN_REGION, Geometry, choose_fit, default_size, windows
+from .footage.framing import MIN_REGION, Geometry, choose_fit, default_size, stage_crop, windows
 from .footage.inputs import Input
 from .footage.poses import Recorder, choose_dancer, sample_poses
 from .footage.sink import Sink
@@ -166,8 +168,12 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
         raw = src.samples(SAMPLES)
         window, people, why = choose_dancer(raw) if cfg.poses and raw else (None, 0, "")
         poses = sample_poses(raw, window) if cfg.poses else [None] * len(raw)
-        fit, fit_why = (cfg.fit, "asked for") if cfg.fit != "auto" or cfg.track else choose_fit(src, size, cfg.crop, poses)
-        geo = Geometry.make(src, size=size, fit=fit, crop=cfg.crop, track=cfg.track)
+        stage, stage_why = None, None
+        if cfg.crop is None and cfg.fit == "auto" and not cfg.track and cfg.poses:
+            stage, stage_why = stage_crop(src, size, poses)
+        crop = stage or cfg.crop
+        fit, fit_why = (cfg.fit, "asked for") if cfg.fit != "auto" or cfg.track else choose_fit(src, size, crop, poses)
+        geo = Geometry.make(src, size=size, fit=fit, crop=crop, track=cfg.track)
         samples = [geo.prepare(s) for s in raw]
         work_poses = [None if q is None else geo.to_work(q) for q in poses]
         cutter, reason, figures = choose_cut(cfg.cut, samples, polarity=cfg.polarity, limits=cfg.limits,
@@ -177,7 +183,8 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
                 raise UserError(f"nobody in {src.path}: no dancer found in the {len(raw)} frames sampled across it "
                                 f"(no person for the pose estimator, nothing left by the '{cutter.mode}' cut)")
             raise _no_dancer(src.path, cutter, f"all {len(samples)} frames sampled across it are")
-        plans.append((src, geo, cutter, reason, figures, fit, fit_why, samples, work_poses, window, people, why))
+        plans.append((src, geo, cutter, reason, figures, fit, fit_why, samples, work_poses, window, people, why,
+                      stage, stage_why))
 
     source_info = {"inputs": [s.facts() for s in sources], "fps_requested": cfg.fps, "fit": cfg.fit,
                    "crop": list(cfg.crop) if cfg.crop else None, "track": cfg.track, "size": list(size)}
@@ -188,11 +195,14 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
             say(f"store size {size[0]}x{size[1]} ({'portrait' if size[1] > size[0] else 'landscape'}, as "
                 f"{sources[0].path.name}; --size overrides)")
         cuts = []
-        for i, (src, geo, cutter, reason, figures, fit, fit_why, samples, work_poses, window, people, why) \
-                in enumerate(plans):
+        for i, (src, geo, cutter, reason, figures, fit, fit_why, samples, work_poses, window, people, why, stage,
+                stage_why) in enumerate(plans):
             say(f"{src.path.name}: cut '{cutter.mode}' ({reason})")
             facts = writer.manifest.source["inputs"][i]
             facts.update(fit=fit, fit_reason=fit_why)
+            if stage is not None:
+                say(f"{src.path.name}: {stage_why}")
+                facts.update(stage=list(stage), stage_reason=stage_why)
             if window is not None:
                 note(f"several people in {src.path.name}: {why}; the others are left out (frame another "
                      f"with --crop X,Y,W,H)")

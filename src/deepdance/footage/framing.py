@@ -3,8 +3,8 @@
 `Geometry` takes a source frame to working resolution (`prepare`) and a working picture to the store's
 frame (`frame`); `to_store` sends joints (source pixels) through the same steps, so a stored pose lies on
 its stored frame. `Tracker` smooths the tracked box; `windows` pairs the output clock with source frames.
-`default_size` and `choose_fit` are the framing defaults: the source's orientation, and padding instead of
-cropping when a crop would cut off the dancer's head or feet.
+`default_size`, `stage_crop` and `choose_fit` are the framing defaults: the source's orientation, the stage a far
+dancer uses, and padding instead of cropping when a crop would cut off the dancer's head or feet.
 """
 
 from __future__ import annotations
@@ -142,6 +142,42 @@ def choose_fit(inp: Input, size: tuple[int, int], crop, poses: Sequence[np.ndarr
                        f"frames, so the frame is padded")
     return "crop", "cropped to the store's aspect: head and feet stay inside in every sample frame"
 
+
+# A dancer far from the camera fills little of the picture and is drawn small in the store: the store frames the
+# stage she uses instead, where that is at least STAGE_ZOOM times smaller than the picture.
+STAGE_ZOOM = 1.5
+STAGE_SIDE, STAGE_TOP, STAGE_FLOOR = 0.4, 0.3, 0.12   # of her height: room to step aside, jump, and the feet
+STAGE_SEEN = 0.5      # of the samples must show her skeleton
+
+
+def stage_crop(inp: Input, size: tuple[int, int], poses: Sequence[np.ndarray | None]
+               ) -> tuple[tuple[int, int, int, int] | None, str]:
+    """The part of the source the dancer uses: every seen joint of the sample frames' skeletons (`poses`,
+    source pixels), widened by STAGE_SIDE / STAGE_TOP / STAGE_FLOOR of her height and to the store's aspect,
+    as (x, y, w, h) where the picture is STAGE_ZOOM times its height or more, else None; and why."""
+    boxes = []
+    for p in poses:
+        if p is None:
+            continue
+        j = p[(p[:, 2] >= 0.5) & np.isfinite(p[:, :2]).all(-1), :2]
+        if len(j) >= 2:
+            boxes.append([*j.min(0), *j.max(0)])
+    if len(boxes) < STAGE_SEEN * max(1, len(poses)):
+        return None, "too few samples show her skeleton to frame her stage"
+    b = np.array(boxes)
+    tall = float(np.percentile(b[:, 3] - b[:, 1], 90))
+    x0, y0 = b[:, 0].min() - STAGE_SIDE * tall, b[:, 1].min() - STAGE_TOP * tall
+    x1, y1 = b[:, 2].max() + STAGE_SIDE * tall, b[:, 3].max() + STAGE_FLOOR * tall
+    aspect = size[0] / size[1]
+    w, h = max(x1 - x0, (y1 - y0) * aspect), max(y1 - y0, (x1 - x0) / aspect)
+    zoom = inp.height / h
+    if zoom < STAGE_ZOOM or w > inp.width:
+        return None, f"she fills {1 / zoom:.0%} of the picture's height with room to move: the whole picture is kept"
+    w, h = int(np.ceil(w)), int(np.ceil(h))
+    x = int(np.clip(round((x0 + x1 - w) / 2), 0, inp.width - w))
+    y = int(np.clip(round((y0 + y1 - h) / 2), 0, inp.height - h))
+    return (x, y, w, h), (f"she uses only {1 / zoom:.0%} of the picture's height: framed to the stage she dances on, "
+                          f"{w}x{h} at {x},{y} (--crop or --fit to choose)")
 
 def crop_padded(img: np.ndarray, x: int, y: int, w: int, h: int, fill: int) -> np.ndarray:
     H, W = img.shape[:2]
