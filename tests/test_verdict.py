@@ -71,3 +71,13 @@ def test_a_dancer_off_her_own_beat_is_blamed_not_the_model():
     assert "the dancer herself is hardly closer to her own beat" in said.lines[1]
     # a dancer clearly on her beat: the usual advice
     assert "no clear beat" in verdict({**figures, "bas_control_real": 0.2}, bars, LONG).lines[1]
+
+
+def test_a_dancer_who_does_not_move_with_her_song_is_told_so_for_the_drum_checks():
+    figures = {**GOOD, "period_100bpm": 3.5, "period_100bpm_follows_beat": False, "period_real": 2.99}
+    bars = {"period_100bpm": M.BARS["period_100bpm"][1](figures)}
+    off = verdict({**figures, "period_real_follows_beat": False}, bars, LONG)
+    assert off.failed == ["period_100bpm"] and "repeats every 2.99 s, not with her song's beat" in off.lines[1]
+    # she moves with her song (her period a multiple of its beat): the usual advice
+    on = verdict({**figures, "period_real_follows_beat": True}, bars, LONG)
+    assert "no clear beat" in on.lines[1] and "repeats every" not in on.lines[1]

@@ -107,12 +107,23 @@ def music_figures(cfg: EvaluateConfig, store: FrameStore, made: list, make_dance
         other = tempo * CONTROL_RATIO if tempo * CONTROL_RATIO <= 160 else tempo / CONTROL_RATIO
         return R.bas(frames, fps, A.steady_beats(other, (len(frames) - 1) / fps).times), other
 
+    def period(frames, fps) -> float | None:
+        p = R.dominant_period(frames, fps)
+        return p if np.isfinite(p) else None
+
     controls = [control(d.frames, d.fps, d.beats) for d in made]
+    beats = own.beats.times
+    own_period = period(real, store.fps)
     out: dict[str, Any] = {
         "bas": float(np.mean([R.bas(d.frames, d.fps, d.beats) for d in made])),
-        "bas_real": R.bas(real, store.fps, own.beats.times),
+        "bas_real": R.bas(real, store.fps, beats),
         "bas_control": float(np.mean([score for score, _ in controls])), "bas_control_bpm": round(controls[0][1], 2),
-        "bas_control_real": control(real, store.fps, own.beats.times)[0],
+        "bas_control_real": control(real, store.fps, beats)[0],
+        # the dominant period of the first dance's motion and of hers: one who does not move with her own
+        # song's beat (or a multiple of it) gives the drum-tempo checks no beat to learn
+        "period": period(made[0].frames, made[0].fps), "period_real": own_period,
+        "period_real_follows_beat": own_period is not None and len(beats) > 1 and R.matches_beat(
+            own_period, 60.0 / float(np.median(np.diff(beats))), tolerance=TEMPO_TOLERANCE),
     }
     for bpm in M.TEMPO_CHECKS:
         d = make_dance({"seconds": TEMPO_CHECK_SECONDS, "bpm": bpm, "seed": cfg.seed,

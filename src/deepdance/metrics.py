@@ -438,6 +438,7 @@ def quality_report(generated: list[np.ndarray], train_real: np.ndarray, heldout_
     }
 
 
+SHARP_SLACK = 1.1   # a dance may have 10% more unclear pixels than its yardstick: a few more edge pixels are not a blur
 TEMPO_CHECKS = (100, 130)  # BPM of the drum beats a music run dances to in `evaluate`, to see it follows the tempo
 
 # The bars the default recipe must meet: name -> (how it reads, test on a quality_report)
@@ -453,9 +454,10 @@ BARS = {
     "repetition": ("≤ 0.8", lambda r: r["repetition"] <= 0.8),
     "novelty": ("≥ 0.5 × held-out real", lambda r: r["novelty"] >= 0.5 * r["novelty_real"]),
     "diversity": ("≥ 0.5 × real", lambda r: r["diversity"] >= 0.5 * r["diversity_real"]),
-    # as crisp as the real silhouettes is crisp enough (a phone clip's cut: 0.978)
-    "sharpness": ("≥ 0.985, or ≥ real where real is lower",
-                  lambda r: r["sharpness"] >= min(0.985, r.get("sharpness_real") or 0.985)),
+    # as crisp as the real silhouettes is crisp enough (a phone clip's cut: 0.978), within SHARP_SLACK (real salsa
+    # drawn by the body: 0.9843 against her cut's 0.9849)
+    "sharpness": ("unclear pixels ≤ 1.1 × those of 0.985, or of real where real is lower",
+                  lambda r: 1 - r["sharpness"] <= SHARP_SLACK * (1 - min(0.985, r.get("sharpness_real") or 0.985))),
     "flicker": ("≤ 1.5 × real", lambda r: r["flicker"] <= 1.5 * r["flicker_real"]),
     "fragments": ("≤ 1.2", lambda r: r["fragments"] <= 1.2),
     # music runs only (see evaluate.music_figures)

@@ -42,6 +42,7 @@ FIGURES = {
     "foot_sliding": ("foot sliding", "sideways speed of a planted foot, torso lengths / s"),
     "joint_speed": ("joint speed", "mean speed of the joints, torso lengths / s"),
     "bas_joints": ("BAS (joints)", "Beat Align Score with the pauses of the joints (minima of their mean speed)"),
+    "period": ("period", "dominant period (s) of the motion of a dance to its own music; real: the dancer's to her song"),
     **{f"period_{bpm}bpm": (f"period at {bpm} BPM", f"dominant period (s) of the motion of a dance made to a {bpm} BPM drum beat; the beat is {60 / bpm:.3f} s")
        for bpm in TEMPO_CHECKS},
 }

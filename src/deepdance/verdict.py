@@ -104,6 +104,10 @@ def advice(name: str, f: Facts, figures: dict[str, Any] | None = None) -> str:
     if name == "bas_control" and real is not None and control is not None and real < 1.3 * control:
         return f"the dancer herself is hardly closer to her own beat than to that tempo (bas {real:.2f} against " \
                f"{control:.2f}): the footage shows little beat to learn; try footage danced clearly on the beat"
+    own = figures.get("period_real")
+    if name.startswith("period") and own is not None and figures.get("period_real_follows_beat") is False:
+        return f"the dancer's own motion repeats every {own:.2f} s, not with her song's beat nor a multiple of it: " \
+               f"the footage shows no beat to follow; try footage danced clearly on the beat"
     if name.startswith(("bas", "period")):
         return "the song may have no clear beat (see the notes), or the footage too little music to learn from; " \
                "try more footage danced to music, or more --seq-epochs"
