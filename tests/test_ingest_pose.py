@@ -9,7 +9,7 @@ import pytest
 
 from deepdance.dancer.colour import colour_dance
 from deepdance.errors import UserError
-from deepdance.footage.framing import default_size
+from deepdance.footage.framing import STAGE_ZOOM, default_size
 from deepdance.ingest import IngestConfig, ingest
 from deepdance.pose import PoseTrack, from_dancer, pck
 from deepdance.store import FrameStore
@@ -61,8 +61,8 @@ def test_a_far_dancer_is_framed_to_the_stage_she_uses(tmp_path):
     truth = from_dancer(poses, body, camera, fps)
     store = ingest([path], tmp_path / "s", cfg=IngestConfig(fps=12), progress=False)
     x, y, sw, sh = store.manifest.source["inputs"][0]["stage"]
-    assert sh <= h / 1.5 and abs(sw / sh - 200 / 120) < 0.02
-    # her poses in the store are the truth seen through the stage: she is drawn 1.5x or more larger, and whole
+    assert sh <= h / STAGE_ZOOM and abs(sw / sh - 200 / 120) < 0.02
+    # her poses in the store are the truth seen through the stage: she is drawn larger, and whole
     mapped = truth.joints2d.copy()
     mapped[..., :2] = (mapped[..., :2] - [x, y]) * (120 / sh)
     assert pck(store.poses(), mapped)[0] >= 0.9

@@ -145,8 +145,8 @@ def choose_fit(inp: Input, size: tuple[int, int], crop, poses: Sequence[np.ndarr
 
 # A dancer far from the camera fills little of the picture and is drawn small in the store: the store frames the
 # stage she uses instead, where that is at least STAGE_ZOOM times smaller than the picture.
-STAGE_ZOOM = 1.5
-STAGE_SIDE, STAGE_TOP, STAGE_FLOOR = 0.4, 0.3, 0.12   # of her height: room to step aside, jump, and the feet
+STAGE_ZOOM = 1.3
+STAGE_SIDE, STAGE_TOP, STAGE_FLOOR = 0.4, 0.4, 0.12   # of her height: room to step aside, jump, and the feet
 STAGE_SEEN = 0.5      # of the samples must show her skeleton
 
 
