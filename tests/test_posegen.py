@@ -293,3 +293,14 @@ def test_an_untrained_look_is_the_body_and_draws_at_any_size(store):
         rep.use_look("learned")
     with pytest.raises(UserError, match="look must be"):
         GenerateConfig(look="pretty")
+
+
+def test_the_learned_look_is_the_default_only_where_it_draws_her_whole():
+    from deepdance.train import learned_look_is_better
+
+    good = dict(iou=0.80, iou_body=0.71, human=1.0, human_body=1.0, pieces=1.02, pieces_allowed=1.01)
+    assert learned_look_is_better(**good)
+    assert not learned_look_is_better(**{**good, "iou": 0.73})           # no better outline than the body's
+    assert not learned_look_is_better(**{**good, "human": 0.90})         # a person found less often
+    # her feet drawn apart from her legs: 1.10 regions a frame where her silhouettes have 1.02
+    assert not learned_look_is_better(**{**good, "pieces": 1.10, "pieces_allowed": 1.02})
