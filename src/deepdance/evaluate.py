@@ -101,10 +101,13 @@ def music_figures(cfg: EvaluateConfig, store: FrameStore, made: list, make_dance
     own = A.features_for_store(store)
     real = store.frames(0, len(store))
 
+    def tempo(beats) -> float:
+        return 60.0 / float(np.median(np.diff(beats))) if len(beats) > 1 else A.FALLBACK_BPM
+
     def control(frames, fps, beats):
         """The score against steady beats at another tempo than `beats`, and that tempo."""
-        tempo = 60.0 / float(np.median(np.diff(beats))) if len(beats) > 1 else A.FALLBACK_BPM
-        other = tempo * CONTROL_RATIO if tempo * CONTROL_RATIO <= 160 else tempo / CONTROL_RATIO
+        bpm = tempo(beats)
+        other = bpm * CONTROL_RATIO if bpm * CONTROL_RATIO <= 160 else bpm / CONTROL_RATIO
         return R.bas(frames, fps, A.steady_beats(other, (len(frames) - 1) / fps).times), other
 
     def period(frames, fps) -> float | None:
@@ -122,15 +125,15 @@ def music_figures(cfg: EvaluateConfig, store: FrameStore, made: list, make_dance
         # the dominant period of the first dance's motion and of hers: one who does not move with her own
         # song's beat (or a multiple of it) gives the drum-tempo checks no beat to learn
         "period": period(made[0].frames, made[0].fps), "period_real": own_period,
-        "period_real_follows_beat": own_period is not None and len(beats) > 1 and R.matches_beat(
-            own_period, 60.0 / float(np.median(np.diff(beats))), tolerance=TEMPO_TOLERANCE),
+        "period_real_follows_beat": own_period is not None and len(beats) > 1
+        and R.matches_beat(own_period, tempo(beats), tolerance=TEMPO_TOLERANCE),
     }
     for bpm in M.TEMPO_CHECKS:
         d = make_dance({"seconds": TEMPO_CHECK_SECONDS, "bpm": bpm, "seed": cfg.seed,
                         "temperature": cfg.temperature, "size": f"{store.width}x{store.height}", "fps": store.fps})
-        period = R.dominant_period(d.frames, d.fps)
-        out[f"period_{bpm}bpm"] = period if np.isfinite(period) else None
-        out[f"period_{bpm}bpm_follows_beat"] = R.matches_beat(period, bpm, tolerance=TEMPO_TOLERANCE)
+        made_period = out[f"period_{bpm}bpm"] = period(d.frames, d.fps)
+        out[f"period_{bpm}bpm_follows_beat"] = made_period is not None and R.matches_beat(
+            made_period, bpm, tolerance=TEMPO_TOLERANCE)
         out[f"bas_{bpm}bpm"] = R.bas(d.frames, d.fps, d.beats)
     return out
 

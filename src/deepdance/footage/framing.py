@@ -181,6 +181,7 @@ def stage_crop(inp: Input, size: tuple[int, int], poses: Sequence[np.ndarray | N
     return (x, y, w, h), (f"she uses only {1 / zoom:.0%} of the picture's height: framed to the stage she dances on, "
                           f"{w}x{h} at {x},{y} (--crop or --fit to choose)")
 
+
 def crop_padded(img: np.ndarray, x: int, y: int, w: int, h: int, fill: int) -> np.ndarray:
     H, W = img.shape[:2]
     out = np.full((h, w) + img.shape[2:], fill, np.uint8)
