@@ -47,29 +47,59 @@ def test_colour_dancer_poses_in_the_store_match_the_truth(tmp_path, kind):
 
 
 
-def test_a_far_dancer_is_framed_to_the_stage_she_uses(tmp_path):
+def _far_clip(tmp_path, w: int, h: int, size: float, x: float, y: float, travel: float, seconds: float = 3.0):
+    """The built-in dancer far from the camera: her body unit `size` of the picture's height, standing at
+    (x, y) of the picture; (path, her true poses in source pixels)."""
     from deepdance.dancer.body import Body, Camera
     from deepdance.dancer.choreo import Choreography
     from deepdance.dancer.colour import backdrop, colour_frames
 
-    # the built-in dancer far from the camera, off-centre: her body is 0.4 of the picture's height
-    w, h, fps = 480, 270, 12.0
-    body, camera = Body.from_seed(0), Camera(w, h, 0.4 * h, (0.62 * w, 0.86 * h))
-    poses = Choreography(0, fps=fps, body=body, travel=0.5).poses(0, 36)
+    fps = 12.0
+    body, camera = Body.from_seed(0), Camera(w, h, size * h, (x * w, y * h))
+    poses = Choreography(0, fps=fps, body=body, travel=travel).poses(0, round(seconds * fps))
     path = tmp_path / "far.mp4"
     write_video(path, colour_frames(poses, body, camera, backdrop("room", w, h, 0)), fps=fps, crf=16)
-    truth = from_dancer(poses, body, camera, fps)
-    store = ingest([path], tmp_path / "s", cfg=IngestConfig(fps=12), progress=False)
-    x, y, sw, sh = store.manifest.source["inputs"][0]["stage"]
-    assert sh <= h / STAGE_ZOOM and abs(sw / sh - 200 / 120) < 0.02
-    # her poses in the store are the truth seen through the stage: she is drawn larger, and whole
+    return path, from_dancer(poses, body, camera, fps)
+
+
+def _seen_through(store: FrameStore, truth: PoseTrack, box) -> np.ndarray:
+    """The true joints in the store's pixels, the store being `box` (x, y, w, h) of the source."""
+    x, y, _, sh = box
     mapped = truth.joints2d.copy()
-    mapped[..., :2] = (mapped[..., :2] - [x, y]) * (120 / sh)
+    mapped[..., :2] = (mapped[..., :2] - [x, y]) * (store.height / sh)
+    return mapped
+
+
+def test_a_far_dancer_is_framed_to_the_stage_she_uses(tmp_path):
+    # the built-in dancer far from the camera, off-centre: her body is 0.4 of the picture's height
+    w, h = 480, 270
+    path, truth = _far_clip(tmp_path, w, h, 0.4, 0.62, 0.86, 0.5)
+    store = ingest([path], tmp_path / "s", cfg=IngestConfig(fps=12), progress=False)
+    stage = store.manifest.source["inputs"][0]["stage"]
+    assert stage[3] <= h / STAGE_ZOOM and abs(stage[2] / stage[3] - 200 / 120) < 0.02
+    # her poses in the store are the truth seen through the stage: she is drawn larger, and whole
+    mapped = _seen_through(store, truth, stage)
     assert pck(store.poses(), mapped)[0] >= 0.9
     inside = (mapped[..., 0] > 2) & (mapped[..., 0] < 198) & (mapped[..., 1] > 2) & (mapped[..., 1] < 118)
     assert inside.all()
     frames = store.frames(0, len(store))
     assert (frames[:, :, [0, -1]] > 128).all() and (frames[:, [0, -1], :] > 128).all()   # nothing cut at the edges
+
+
+def test_a_dancer_too_small_for_the_pose_estimator_is_found_by_looking_closer(tmp_path):
+    from deepdance.footage.inputs import Input
+    from deepdance.footage.poses import CLOSER_BELOW, sample_poses
+
+    # her body a sixth of the picture's height, at its lower left: the whole picture shows the estimator nobody
+    path, truth = _far_clip(tmp_path, 640, 360, 0.17, 0.3, 0.9, 0.3)
+    raw = Input(path, 12.0).samples(24)
+    assert sum(p is not None for p in sample_poses(raw)) < CLOSER_BELOW * len(raw)
+    store = ingest([path], tmp_path / "s", cfg=IngestConfig(fps=12), progress=False)
+    facts = store.manifest.source["inputs"][0]
+    x, y, ww, wh = facts["pose_window"]
+    assert x + ww < 0.6 * 640 and y > 0.3 * 360 and "small in the picture" in facts["pose_window_reason"]
+    assert facts["pose_found"] >= 0.9 and "people" not in facts
+    assert pck(store.poses(), _seen_through(store, truth, facts["stage"]))[0] >= 0.9
 
 def test_default_size_follows_the_source():
     assert default_size(640, 360, (200, 120)) == (200, 120)

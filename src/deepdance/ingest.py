@@ -40,7 +40,7 @@ from .errors import UserError
 from .files import check_new_folder, check_not_overlapping, check_writable_dir
 from .footage.framing import MIN_REGION, Geometry, choose_fit, default_size, stage_crop, windows
 from .footage.inputs import Input
-from .footage.poses import Recorder, choose_dancer, sample_poses
+from .footage.poses import CLOSER_BELOW, Recorder, choose_dancer, look_closer, sample_poses
 from .footage.sink import Sink
 from .progress import say
 from .pose.estimator import mediapipe_solutions
@@ -168,6 +168,11 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
         raw = src.samples(SAMPLES)
         window, people, why = choose_dancer(raw) if cfg.poses and raw else (None, 0, "")
         poses = sample_poses(raw, window) if cfg.poses else [None] * len(raw)
+        if cfg.poses and raw and window is None and sum(q is not None for q in poses) < CLOSER_BELOW * len(raw):
+            closer = look_closer(raw, poses)
+            if closer is not None:
+                window, poses, why = closer
+                people = 1   # the one dancer it found, looking closer
         stage, stage_why = None, None
         if cfg.crop is None and cfg.fit == "auto" and not cfg.track and cfg.poses:
             stage, stage_why = stage_crop(src, size, poses)
@@ -200,13 +205,16 @@ def ingest(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *, cfg: 
             say(f"{src.path.name}: cut '{cutter.mode}' ({reason})")
             facts = writer.manifest.source["inputs"][i]
             facts.update(fit=fit, fit_reason=fit_why)
-            if stage is not None:
-                say(f"{src.path.name}: {stage_why}")
-                facts.update(stage=list(stage), stage_reason=stage_why)
-            if window is not None:
+            if window is not None and people != 1:
                 note(f"several people in {src.path.name}: {why}; the others are left out (frame another "
                      f"with --crop X,Y,W,H)")
                 facts.update(people=people, pose_window=list(window))
+            elif window is not None:
+                say(f"{src.path.name}: {why}")
+                facts.update(pose_window=list(window), pose_window_reason=why)
+            if stage is not None:
+                say(f"{src.path.name}: {stage_why}")
+                facts.update(stage=list(stage), stage_reason=stage_why)
             if cfg.poses:
                 if all(q is None for q in work_poses):   # in the manifest only: the pass after says more
                     notes.append(f"no person found by the pose estimator in the samples of {src.path.name}: its "

@@ -87,9 +87,18 @@ def choose_dancer(samples: Sequence[np.ndarray]) -> tuple[Window | None, int, st
     several = sum(c > 1 for c in counts)
     if not boxes or several < SEVERAL * len(samples):
         return None, max(counts, default=0), ""
+    window = _holding(boxes, w, h)
+    x0, y0, ww, wh = window
+    return window, max(counts), \
+        f"{several} of {len(samples)} samples show more than one person; the dancer is the largest, most central " \
+        f"one, at the {_where(window, w)} of the picture (the pose estimator looks at x {x0}-{x0 + ww}, " \
+        f"y {y0}-{y0 + wh} only)"
+
+
+def _holding(boxes: Sequence, w: int, h: int) -> Window:
+    """The window (source pixels) that holds the boxes (x, y, w, h) near the median one's centre, WINDOW_MARGIN
+    added: a sample that found someone else (a missed person, a poster) is left out."""
     b = np.asarray(boxes, np.float64)
-    # the segmenter misses a person now and then, and the other one wins that sample: keep the boxes near
-    # the median one's centre
     cx = b[:, 0] + b[:, 2] / 2
     b = b[np.abs(cx - np.median(cx)) <= AGREE * w]
     x0, y0 = b[:, 0].min(), b[:, 1].min()
@@ -97,11 +106,47 @@ def choose_dancer(samples: Sequence[np.ndarray]) -> tuple[Window | None, int, st
     mx, my = WINDOW_MARGIN * (x1 - x0), WINDOW_MARGIN * (y1 - y0)
     x0, y0 = int(max(0, x0 - mx)), int(max(0, y0 - my))
     x1, y1 = int(min(w, x1 + mx)), int(min(h, y1 + my))
-    centre = (x0 + x1) / 2 / w
-    where = "left" if centre < 0.4 else "right" if centre > 0.6 else "centre"
-    return (x0, y0, x1 - x0, y1 - y0), max(counts), \
-        f"{several} of {len(samples)} samples show more than one person; the dancer is the largest, most central " \
-        f"one, at the {where} of the picture (the pose estimator looks at x {x0}-{x1}, y {y0}-{y1} only)"
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def _where(window: Window, width: int) -> str:
+    centre = (window[0] + window[2] / 2) / width
+    return "left" if centre < 0.4 else "right" if centre > 0.6 else "centre"
+
+
+# BlazePose's detector sees the picture at 224 pixels: a dancer under ~1/5 of its height is nobody to it (the
+# built-in dancer at 0.17 of a 640x360 room: 0 of 24 samples; in a window half the picture's size: 24 of 24)
+CLOSER_BELOW = 0.5   # found in under half the samples: look again, closer
+CLOSER_TILE = 0.5    # at windows of this share of the picture's sides,
+CLOSER_STEPS = 3     # this many across and down (overlapping by half)
+
+
+def look_closer(samples: Sequence[np.ndarray], poses: list) -> tuple[Window, list, str] | None:
+    """Where the whole picture shows the dancer in few samples: each sample's pose in overlapping windows of
+    half the picture, and the window that holds her in all of them (None where no window finds her in more
+    samples). Returns (window, the samples' poses in it, why)."""
+    h, w = samples[0].shape[:2]
+    tw, th = round(CLOSER_TILE * w), round(CLOSER_TILE * h)
+    tiles = [(int(x), int(y), tw, th) for y in np.linspace(0, h - th, CLOSER_STEPS)
+             for x in np.linspace(0, w - tw, CLOSER_STEPS)]
+    boxes, found = [], sum(p is not None for p in poses)
+    with BlazePose(video=False) as est:
+        for s in samples:
+            best = max((estimate(est, s, tile)[0] for tile in tiles), key=lambda j: j[:17, 2].mean())
+            seen = best[best[:, 2] > 0, :2]
+            if len(seen):
+                (x0, y0), (x1, y1) = seen.min(0), seen.max(0)
+                boxes.append((x0, y0, x1 - x0, y1 - y0))
+    if len(boxes) <= found:
+        return None
+    window = _holding(boxes, w, h)
+    closer = sample_poses(samples, window)
+    if sum(p is not None for p in closer) <= found:
+        return None
+    x0, y0, ww, wh = window
+    return window, closer, (f"the dancer is small in the picture (the pose estimator found her in {found} of "
+                            f"{len(samples)} samples, {sum(p is not None for p in closer)} when it looks at x "
+                            f"{x0}-{x0 + ww}, y {y0}-{y0 + wh} only, at the {_where(window, w)}): it looks there")
 
 
 class Recorder:
