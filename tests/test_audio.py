@@ -225,6 +225,58 @@ def test_features_for_a_store_are_stored_beside_its_frames(tmp_path):
         audio.features_for_store(w.close())
 
 
+def test_her_beat_is_every_other_tracked_beat_where_she_pauses_on_every_other_one():
+    from deepdance.conditioning import HALF_TIME, her_beat
+
+    tracked = audio.Beats(np.arange(0.2, 20, 0.375), 160.0, first_downbeat=1)   # 160 BPM, as a tracker hears 80
+    rng = np.random.default_rng(0)
+    odd = tracked.times[1::2] + rng.normal(0, 0.03, len(tracked.times[1::2]))   # she pauses on every other beat
+    half, why = her_beat(tracked, odd, 20.0)
+    np.testing.assert_allclose(half.times, tracked.times[1::2])
+    assert half.tempo == 80.0 and half.first_downbeat == 0 and "80 BPM, not the 160" in why
+    # every beat, or no clear half: the tracked beats, untouched
+    every = np.sort(np.r_[odd, tracked.times[::2]])
+    assert her_beat(tracked, every, 20.0) == (tracked, "")
+    some = np.r_[odd[::2], tracked.times[::4]]   # half as many pauses on each half
+    assert her_beat(tracked, np.sort(some), 20.0)[0] is tracked
+    assert her_beat(audio.steady_beats(160, 20, reason="no clear beat"), odd, 20.0)[1] == ""
+    assert HALF_TIME > 0
+
+
+def test_her_music_is_heard_on_the_beat_she_dances_to(tmp_path):
+    from deepdance.conditioning import her_music
+    from deepdance.store import StoreWriter
+
+    from test_rhythm import swinging_blob
+
+    def store(period: float, name: str):
+        wav = tmp_path / f"{name}.wav"
+        sf.write(wav, clicks(160, 20), SR)
+        with StoreWriter(tmp_path / name, width=96, height=48, fps=FPS) as w:
+            w.append(swinging_blob(period, 20, FPS))
+            w.add_file("music.wav", wav)
+            w.manifest.audio = "music.wav"
+        return w.close()
+
+    every = store(0.375, "every")
+    tracked = audio.features_for_store(every)
+    assert tracked.beats.tempo == pytest.approx(160, rel=0.02)
+    music, why = her_music(every)   # she pauses on every click
+    assert why == "" and music.beats.tempo == tracked.beats.tempo
+    music, why = her_music(store(0.75, "half"))     # on every other one
+    assert music.beats.tempo == pytest.approx(80, rel=0.02) and "every other beat" in why
+    np.testing.assert_allclose(np.mod(music.beats.times + 0.1, 0.75), 0.1, atol=0.05)   # her pauses: 0, 0.75, ..
+    # its beat phase restarts on her beats: the tracked music's every other time
+    beat_sin, beat_cos = (FEATURE_NAMES.index(c) for c in ("beat_sin", "beat_cos"))
+    at = np.rint(music.beats.times[music.beats.times < 19] * FPS).astype(int)
+    phase = np.arctan2(music.features[at, beat_sin], music.features[at, beat_cos]) / (2 * np.pi)
+    assert np.abs(circular(phase)).max() < 0.1
+    assert np.allclose(music.features[:, FEATURE_NAMES.index("tempo")], music.beats.tempo / 120)
+    others = [c for c in FEATURE_NAMES if c not in ("beat_sin", "beat_cos", "bar_sin", "bar_cos", "tempo")]
+    np.testing.assert_array_equal(music.features[:, [FEATURE_NAMES.index(c) for c in others]],
+                                  tracked.features[:, [FEATURE_NAMES.index(c) for c in others]])
+
+
 def circular(x: np.ndarray) -> np.ndarray:
     """Phase differences folded into [-0.5, 0.5)."""
     return np.mod(np.asarray(x) + 0.5, 1.0) - 0.5

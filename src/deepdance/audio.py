@@ -361,6 +361,14 @@ _PHASE = slice(FEATURE_NAMES.index("beat_sin"), FEATURE_NAMES.index("bar_cos") +
 _TEMPO = FEATURE_NAMES.index("tempo")
 
 
+def with_beats(music: MusicFeatures, beats: Beats) -> MusicFeatures:
+    """The same music heard on other beats (`conditioning.her_music`): its phase and tempo columns from `beats`."""
+    out = music.features.copy()
+    out[:, _PHASE] = _phase_columns(*_phases(beats, np.arange(len(out)) / music.fps))
+    out[:, _TEMPO] = beats.tempo / 120.0
+    return MusicFeatures(out, music.fps, beats, music.seconds, music.cached)
+
+
 def lead_in(music: MusicFeatures, n: int) -> np.ndarray:
     """Feature rows (n, len(FEATURE_NAMES)) float32 for the n frames just before the music starts, at
     -n/fps ... -1/fps s: silence, with the tempo column of the music's first row and its beat and bar

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import FEATURE_NAMES, MusicFeatures, beat_position, beat_seconds, cache_root
+from .audio import (BEATS_PER_BAR, FEATURE_NAMES, Beats, MusicFeatures, beat_position, beat_seconds, cache_root,
+                    features_for_store, with_beats)
 from .dancer.music import SAMPLE_RATE, write_music
 from .files import atomic_path
-from .rhythm import centred, motion_beats
+from .metrics import motion_per_frame
+from .rhythm import beat_align_score, centred, motion_beats
 
 # Rhythm and loudness. The spectral bands are left out: they describe the timbre of the training song more
 # than how to move, and would not carry over to other songs.
@@ -19,6 +21,9 @@ MUSIC_COLUMNS = ("onset", "beat_sin", "beat_cos", "bar_sin", "bar_cos", "tempo",
 STEPS_PER_BEAT = 8  # a music run's sequence model takes this many steps a beat (12 fps at 90 BPM)
 ON_BEAT_REACH = 0.5     # a dancer's pause is moved onto a beat when it lies within half a beat of it
 ON_BEAT_STRETCH = 1.1   # and she need go no more than 1.1x faster or slower than she did to get there
+HALF_TIME = 0.25        # she dances at half the tracked tempo where her pauses meet one half of the beats this
+                        # much better (beat-align score) than the other half
+MOTION_CHUNK = 2048     # frames read at once for her motion
 
 
 def heard(features: np.ndarray) -> np.ndarray:
@@ -65,6 +70,41 @@ def on_beat(latents: np.ndarray, a: int, b: int, beats: np.ndarray, fps: float, 
         src.pop()
         dst.pop()
     return np.interp(at, [*dst, b - 1], [*src, b - 1])
+
+
+def her_beat(beats: Beats, pauses: np.ndarray, seconds: float) -> tuple[Beats, str]:
+    """The beats the dancer moves to: the tracked `beats`, or every other one where her pauses (times, s)
+    keep to one half of them, with one line saying so ("" where the beats stay).
+
+    A beat tracker hears a slow song's eighth notes as its beat as readily as its quarter notes: to a
+    song of 80 BPM it gave 160, and the real dancer (AIST++ basic break, danced to 80 BPM) paused on every
+    other one of those beats, as close to her song's beat as to a beat at another tempo (beat-align score
+    0.42 against 0.37). Her pauses met one half 0.62, the other 0.21; on the built-in dancer, who pauses on
+    every beat, the halves differ by 0.06 or less (0.15 on a 70-s clip of her in a room); the real portrait
+    dancer's by 0.07."""
+    t = beats.times[(beats.times >= 0) & (beats.times <= seconds)]
+    if beats.fallback or len(t) < 2 * BEATS_PER_BAR:
+        return beats, ""
+    halves = [beat_align_score(pauses, t[o::2]) for o in (0, 1)]
+    o = int(np.argmax(halves))
+    if halves[o] - halves[1 - o] < HALF_TIME:
+        return beats, ""
+    first = int(np.searchsorted(beats.times, t[o]))
+    half = Beats(beats.times[first::2], beats.tempo / 2, ((beats.first_downbeat - first) // 2) % BEATS_PER_BAR)
+    return half, (f"the dancer pauses on every other beat of her song (beat-align score {halves[o]:.2f} against "
+                  f"{halves[1 - o]:.2f}): she dances at {half.tempo:.0f} BPM, not the {beats.tempo:.0f} BPM "
+                  f"the beat tracker heard")
+
+
+def her_music(store) -> tuple[MusicFeatures, str]:
+    """A frame store's music (`audio.features_for_store`) on the beats its dancer moves to (`her_beat`, her
+    pauses from her silhouettes' motion, as `rhythm.bas` finds them), and the line `her_beat` says."""
+    music = features_for_store(store)
+    step = np.concatenate([motion_per_frame(store.frames(a, min(a + MOTION_CHUNK + 1, len(store))))
+                           for a in range(0, max(1, len(store) - 1), MOTION_CHUNK)])
+    pauses = motion_beats(centred(step), store.fps) if len(step) else np.zeros(0)
+    beats, why = her_beat(music.beats, pauses, (len(store) - 1) / store.fps)
+    return (music if beats is music.beats else with_beats(music, beats)), why
 
 
 def beat_steps(latents: np.ndarray, music: np.ndarray, clips, beats: np.ndarray, fps: float, *,

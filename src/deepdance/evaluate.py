@@ -25,6 +25,7 @@ from . import limits
 from . import metrics as M
 from . import pose_metrics as P
 from . import rhythm as R
+from .conditioning import her_music
 from .config import Config
 from .datasets import VAL_FRACTION, split_clips
 from .errors import UserError
@@ -98,7 +99,7 @@ def music_figures(cfg: EvaluateConfig, store: FrameStore, made: list, make_dance
     to another tempo gives little beat to learn), and the dominant period of the motion of dances made to drum
     beats at each of TEMPO_CHECKS BPM. The mean, not the first dance: a 12-s clip has some 20 beats, and one
     60-s dance's score swung by 0.05 from seed to seed."""
-    own = A.features_for_store(store)
+    own, _ = her_music(store)
     real = store.frames(0, len(store))
 
     def tempo(beats) -> float:
@@ -218,7 +219,7 @@ def pose_report(store: FrameStore, main: np.ndarray, dance, *, sample: int = P.H
     else:
         joints, out["pose_joints"] = P.estimate_joints(main[:POSE_ESTIMATE_FRAMES]), "estimated (BlazePose)"
     beats = dance.beats if dance is not None else None
-    real_beats = A.features_for_store(store).beats.times if store.audio_path is not None else None
+    real_beats = her_music(store)[0].beats.times if store.audio_path is not None else None
     out.update(P.pose_figures(joints, np.asarray(real), store.fps, beats=beats, real_beats=real_beats))
     return out
 

@@ -28,9 +28,8 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from . import hardware, limits
-from .audio import features_for_store
 from .checkpoint import check_checkpoint, save_model
-from .conditioning import MUSIC_COLUMNS, STEPS_PER_BEAT, beat_steps, heard
+from .conditioning import MUSIC_COLUMNS, STEPS_PER_BEAT, beat_steps, heard, her_music
 from .config import Config
 from .datasets import VAL_FRACTION, FrameData, FrameReader, LatentData, LookData, split_clips, window_starts
 from .errors import UserError
@@ -421,7 +420,7 @@ def check_sequence_data(store: FrameStore, cfg: TrainConfig, music: bool) -> Non
     now rather than after the autoencoder; the analysis is cached in the store)."""
     clips = store.clips
     if music:
-        features = features_for_store(store)
+        features, _ = her_music(store)
         clips = beat_steps(np.zeros((len(store), 1), np.float32), heard(features.features), clips,
                            features.beats.times, store.fps).clips
     span = sequence_span(cfg)
@@ -444,7 +443,10 @@ def hears_music(store: FrameStore, cfg: TrainConfig) -> bool:
 def keep_music(store: FrameStore, run_dir: Path) -> None:
     """The store's music features and music file, kept in the run folder for training and generation."""
     if hardware.is_rank_zero():
-        write_music(run_dir, features_for_store(store), store.audio_path)
+        music, why = her_music(store)
+        if why:
+            say(f"music: {why}")
+        write_music(run_dir, music, store.audio_path)
     hardware.barrier()
 
 
