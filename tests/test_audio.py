@@ -243,6 +243,20 @@ def test_her_beat_is_every_other_tracked_beat_where_she_pauses_on_every_other_on
     assert HALF_TIME > 0
 
 
+def test_a_song_twice_her_tempo_is_danced_on_every_other_beat():
+    from deepdance.conditioning import at_her_tempo
+
+    beats = audio.Beats(np.arange(0.1, 20, 0.375), 160.0, first_downbeat=1)
+    song = audio.MusicFeatures(np.zeros((240, len(FEATURE_NAMES)), np.float32), FPS, beats, 20.0)
+    half, why = at_her_tempo(song, 80.0)
+    np.testing.assert_allclose(half.beats.times, beats.times[1::2])   # the bars start on beat 1
+    assert half.beats.tempo == 80.0 and half.beats.first_downbeat == 0 and "160 BPM" in why
+    assert np.allclose(half.features[:, FEATURE_NAMES.index("tempo")], 80 / 120)
+    assert at_her_tempo(song, 125.0) == (song, "")   # 160 is nearer than 80
+    assert at_her_tempo(audio.MusicFeatures(song.features, FPS, audio.steady_beats(160, 20, reason="x"), 20.0),
+                        80.0)[1] == ""
+
+
 def test_her_music_is_heard_on_the_beat_she_dances_to(tmp_path):
     from deepdance.conditioning import her_music
     from deepdance.store import StoreWriter

@@ -107,6 +107,21 @@ def her_music(store) -> tuple[MusicFeatures, str]:
     return (music if beats is music.beats else with_beats(music, beats)), why
 
 
+def at_her_tempo(music: MusicFeatures, tempo: float) -> tuple[MusicFeatures, str]:
+    """A song's music on every other tracked beat (the ones its bars start on) where half its tracked tempo
+    is nearer the dancer's `tempo` (the beats of her own music, `her_music`): a dancer of an 80 BPM song, given
+    the same song again, was laid on the tracker's 160 BPM and danced twice as fast. One line says so ("" where
+    the beats stay). A tempo asked for (`--bpm`) is danced as asked."""
+    b = music.beats
+    if b.fallback or len(b.times) < 2 * BEATS_PER_BAR or \
+            abs(np.log(b.tempo / 2 / tempo)) >= abs(np.log(b.tempo / tempo)):
+        return music, ""
+    o = b.first_downbeat % 2
+    half = Beats(b.times[o::2], b.tempo / 2, (b.first_downbeat - o) // 2 % BEATS_PER_BAR)
+    return with_beats(music, half), (f"the song's beat ({b.tempo:.0f} BPM) is danced on every other beat, "
+                                     f"{half.tempo:.0f} BPM, nearer the dancer's {tempo:.0f}")
+
+
 def beat_steps(latents: np.ndarray, music: np.ndarray, clips, beats: np.ndarray, fps: float, *,
                steps_per_beat: int = STEPS_PER_BEAT, between: bool = False) -> BeatSteps:
     """A music run's sequence model learns and dances in beats, not frames: the same move takes as many

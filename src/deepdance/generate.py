@@ -24,7 +24,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from .audio import MusicFeatures, beat_position, beat_seconds, features_for_file, lead_in
 from .checkpoint import load_model, model_meta
-from .conditioning import beat_steps, drum_beat, heard, looped, on_beat
+from .conditioning import at_her_tempo, beat_steps, drum_beat, heard, looped, on_beat
 from .dancer.body import Body, Camera
 from .dancer.motion import load_motion, motion_poses
 from . import limits
@@ -236,8 +236,12 @@ def dance_music(own: MusicFeatures, own_audio: Path, cfg: GenerateConfig, fps: f
         probe = features_for_file(source, fps=fps)
         steps = cfg.steps(fps, probe.seconds)
         music = probe if steps == len(probe.features) else features_for_file(source, fps=fps, n_frames=steps)
+        if cfg.song is not None:
+            music, halved = at_her_tempo(music, own.beats.tempo)
         rows, audio, beats = music.features, source, music.beats.times
     notes = [music.beats.reason] if music.beats.fallback else []
+    if cfg.song is not None and halved:
+        notes.append(halved)
     lead = max(0, math.ceil(-beat_seconds(beats, -lead_beats)[0] * fps)) + 1
     table = heard(np.concatenate([lead_in(music, lead), rows]))
     return steps, table, lead, audio, beats, notes
