@@ -184,3 +184,12 @@ def test_sharpness_bar_is_the_real_silhouettes_where_they_are_softer():
     assert bar({"sharpness": 0.98, "sharpness_real": 0.978}) and not bar({"sharpness": 0.97, "sharpness_real": 0.978})
     assert not bar({"sharpness": 0.98, "sharpness_real": 0.99})   # crisper real frames do not raise it past 0.985
     assert bar({"sharpness": 0.9843, "sharpness_real": 0.9849})   # a few more edge pixels are not a blur
+    # her own poses drawn as the dance is: as crisp as the drawing can be, unless that drawing is itself a blur
+    portrait = {"sharpness": 0.9773, "sharpness_real": 0.9816}
+    assert not bar(portrait) and bar({**portrait, "sharpness_drawn": 0.9768})
+    assert not bar({"sharpness": 0.95, "sharpness_real": 0.99, "sharpness_drawn": 0.95})
+    assert bar({"sharpness": 0.968, "sharpness_real": 0.99, "sharpness_drawn": 0.95})   # 0.97's unclear x 1.1
+    crisp, soft = np.full((4, 8, 8), 255, np.uint8), np.full((4, 8, 8), 255, np.uint8)
+    crisp[:, 2:6, 2:6], soft[:, 2:6, 2:6], soft[:, 2, 2:6] = 0, 0, 128   # 4 of the 64 pixels grey in each frame
+    drawn = M._drawn_figures(soft, crisp, M.motion_per_frame(crisp) * 12, 12.0)
+    assert drawn["sharpness_drawn"] == pytest.approx(1 - 4 / 64)
