@@ -123,8 +123,8 @@ CLOSER_STEPS = 3     # this many across and down (overlapping by half)
 
 def look_closer(samples: Sequence[np.ndarray], poses: list) -> tuple[Window, list, str] | None:
     """Where the whole picture shows the dancer in few samples: each sample's pose in overlapping windows of
-    half the picture, and the window that holds her in all of them (None where no window finds her in more
-    samples). Returns (window, the samples' poses in it, why)."""
+    half the picture, and the window that holds her in all of them (None where that window finds her in no
+    more samples, or in under half of them). Returns (window, the samples' poses in it, why)."""
     h, w = samples[0].shape[:2]
     tw, th = round(CLOSER_TILE * w), round(CLOSER_TILE * h)
     tiles = [(int(x), int(y), tw, th) for y in np.linspace(0, h - th, CLOSER_STEPS)
@@ -141,7 +141,8 @@ def look_closer(samples: Sequence[np.ndarray], poses: list) -> tuple[Window, lis
         return None
     window = _holding(boxes, w, h)
     closer = sample_poses(samples, window)
-    if sum(p is not None for p in closer) <= found:
+    # in half the samples at least: a poster or a shadow that looks like someone in a window or two is not her
+    if sum(p is not None for p in closer) < max(found + 1, CLOSER_BELOW * len(samples)):
         return None
     x0, y0, ww, wh = window
     return window, closer, (f"the dancer is small in the picture (the pose estimator found her in {found} of "
