@@ -154,6 +154,21 @@ def test_freeze_is_judged_beside_the_real_poses_drawn_when_the_drawing_alone_pau
     assert M.bar_checks(r)["freeze_frames"]
 
 
+def test_shapes_are_judged_beside_the_real_poses_drawn_when_the_drawing_alone_differs():
+    import cv2
+
+    real = dancer(480, seed=0)
+    thick = np.stack([cv2.erode(f, np.ones((5, 5), np.uint8)) for f in real])   # every figure drawn fatter
+    r = M.quality_report([thick[:240]], real[:432], real[432:], FPS)
+    assert "fsd_drawn" not in r and not M.bar_checks(r)["fsd"]
+    # her own poses drawn as fat: the dance is as near her as the drawing lets it be
+    r = M.quality_report([thick[:240]], real[:432], real[432:], FPS, drawn_real=thick)
+    assert r["fsd_drawn"] > 2 * r["fsd_real"] and M.bar_checks(r)["fsd"]
+    # drawn as she is cut: no looser than her halves
+    r = M.quality_report([thick[:240]], real[:432], real[432:], FPS, drawn_real=real)
+    assert r["fsd_drawn"] < r["fsd_real"] and not M.bar_checks(r)["fsd"]
+
+
 def test_better_of_two_reports():
     real = {"fsd_real": 4.0, "novelty_real": 0.5, "collapse_real": 1.5, "sharpness_real": 0.99,
             "fragments_real": 1.0, "freeze_real": 0.04}

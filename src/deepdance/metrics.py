@@ -375,7 +375,8 @@ def quality_report(generated: list[np.ndarray], train_real: np.ndarray, heldout_
     held-out frames (the end of the store). Figures that need more frames than given are None.
     `drawn_real`: the real poses drawn as the dances are (a run of poses), every real frame in order: the
     freeze figures of those (`freeze_drawn`, `freeze_frames_drawn`) tell what the drawing alone does, for a
-    real outline also moves with cloth and the cut's noise where the joints rest.
+    real outline also moves with cloth and the cut's noise where the joints rest; so do `sharpness_drawn` and
+    `fsd_drawn` (their shapes against the real halves).
     """
     dances = [resample(np.asarray(d), gen_fps or fps, fps) for d in generated]
     main = dances[0]
@@ -403,6 +404,9 @@ def quality_report(generated: list[np.ndarray], train_real: np.ndarray, heldout_
 
     halves = [slice(0, len(real) // 2), slice(len(real) // 2, len(real))]
     fsd, fsd_real = fd_vs_halves(gen_shapes[0], *(real_shape[h] for h in halves))
+    # what the drawing alone costs: her own poses drawn, as far from her silhouettes as a dance can hope to be
+    drawn_fsd = {} if drawn_real is None or len(drawn_real) < 2 else \
+        {"fsd_drawn": fd_vs_halves(shape_descriptors(drawn_real), *(real_shape[h] for h in halves))[0]}
     fkd, fkd_real = fd_vs_halves(_motion_from(raw_gen, gen_shapes[0], fps),
                                  *(_motion_from(raw_real[h.start:h.stop - 1], real_shape[h], fps) for h in halves))
 
@@ -429,7 +433,7 @@ def quality_report(generated: list[np.ndarray], train_real: np.ndarray, heldout_
         "freeze_frames": _freeze_from(raw_gen, raw_real), "freeze_frames_real": _freeze_from(raw_real, raw_real),
         **_drawn_figures(drawn_real, real, raw_real, fps),
         "collapse": collapse(main), "collapse_real": float(np.mean(collapse_real)) if collapse_real else None,
-        "fsd": fsd, "fsd_real": fsd_real,
+        "fsd": fsd, "fsd_real": fsd_real, **drawn_fsd,
         "fkd": fkd, "fkd_real": fkd_real,
         "repetition": _repetition_from(gen_shapes[0], fps, scale),
         "repetition_real": float(np.mean(rep_real)) if rep_real else None,
@@ -452,7 +456,9 @@ BARS = {
     # pose figures (evaluate adds them; see pose_metrics.py)
     "human_found": ("≥ 0.85, or ≥ real where real is lower", lambda r: r["human_found"] >= min(0.85, r["human_found_real"])),
     "collapse": ("≥ 0.8", lambda r: r["collapse"] >= 0.8),
-    "fsd": ("≤ 2 × real halves", lambda r: r["fsd"] <= 2 * r["fsd_real"]),
+    # or her own poses drawn, where the drawing alone is farther from her silhouettes (a cut that loses her
+    # skin-coloured forearms, which the body keeps: the made 70-s room clip, her poses drawn 24.4, halves 16.5)
+    "fsd": ("≤ 2 × real halves (or her poses drawn)", lambda r: r["fsd"] <= 2 * max(r["fsd_real"], r.get("fsd_drawn") or 0)),
     "repetition": ("≤ 0.8", lambda r: r["repetition"] <= 0.8),
     "novelty": ("≥ 0.5 × held-out real", lambda r: r["novelty"] >= 0.5 * r["novelty_real"]),
     "diversity": ("≥ 0.5 × real", lambda r: r["diversity"] >= 0.5 * r["diversity_real"]),
