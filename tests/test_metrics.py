@@ -169,6 +169,14 @@ def test_shapes_are_judged_beside_the_real_poses_drawn_when_the_drawing_alone_di
     assert r["fsd_drawn"] < r["fsd_real"] and not M.bar_checks(r)["fsd"]
 
 
+def test_shape_distance_is_the_mean_over_the_dances():
+    real = dancer(480, seed=0)
+    near, far = real[:240], dancer(240, seed=0, period=0.9)[:, ::-1]   # her own frames; another dance, mirrored
+    one, other = (M.quality_report([d], real[:432], real[432:], FPS)["fsd"] for d in (near, far))
+    assert other > 2 * one
+    assert M.quality_report([near, far], real[:432], real[432:], FPS)["fsd"] == pytest.approx((one + other) / 2)
+
+
 def test_better_of_two_reports():
     real = {"fsd_real": 4.0, "novelty_real": 0.5, "collapse_real": 1.5, "sharpness_real": 0.99,
             "fragments_real": 1.0, "freeze_real": 0.04}
