@@ -92,14 +92,14 @@ def _dances(run_dir: Path, cfg: EvaluateConfig, make_dance: MakeDance, store: Fr
     return [make_dance({**base, "seed": cfg.seed + i}) for i in range(cfg.seeds)]
 
 
-def music_figures(cfg: EvaluateConfig, store: FrameStore, made: list, make_dance: MakeDance) -> dict[str, Any]:
+def music_figures(cfg: EvaluateConfig, store: FrameStore, made: list, make_dance: MakeDance,
+                  own: A.MusicFeatures) -> dict[str, Any]:
     """Beat alignment of a music run: `bas` of its dances (`made`, the mean) to their own music, `bas_real` of
-    the real frames to theirs (the yardstick), `bas_control` of the same dances scored against beats at
+    the real frames to theirs (`own`: her music on the beat she dances to, `conditioning.her_music`; the yardstick), `bas_control` of the same dances scored against beats at
     another tempo (and `bas_control_real` of the real frames: a dancer who is no closer to her own beat than
     to another tempo gives little beat to learn), and the dominant period of the motion of dances made to drum
     beats at each of TEMPO_CHECKS BPM. The mean, not the first dance: a 12-s clip has some 20 beats, and one
     60-s dance's score swung by 0.05 from seed to seed."""
-    own, _ = her_music(store)
     real = store.frames(0, len(store))
 
     def tempo(beats) -> float:
@@ -157,10 +157,11 @@ def _evaluate(run_dir: Path, out: Path, cfg: EvaluateConfig, make_dance: MakeDan
     train, heldout = real_split(run_dir, store)
     figures = M.quality_report(dances, train, heldout, fps, gen_fps=gen_fps,
                                drawn_real=drawn_real(run_dir, store) if made is not None else None)
+    own = her_music(store)[0] if store.audio_path is not None else None
     if made is not None and made[0].beats is not None and len(made[0].beats) > 1:
-        figures.update(music_figures(cfg, store, made, make_dance))
+        figures.update(music_figures(cfg, store, made, make_dance, own))
     figures.update(pose_report(store, M.resample(dances[0], gen_fps, fps), made[0] if made else None,
-                               sample=cfg.human_sample))
+                               sample=cfg.human_sample, real_beats=None if own is None else own.beats.times))
     files = render_dance(dances[0], out, fps=gen_fps, audio=audio)
 
     main = M.resample(dances[0], gen_fps, fps)
@@ -204,10 +205,12 @@ def drawn_real(run_dir: Path, store: FrameStore) -> np.ndarray | None:
 POSE_ESTIMATE_FRAMES = 720   # frames of a dance without joints (pixels) the estimator finds joints in
 
 
-def pose_report(store: FrameStore, main: np.ndarray, dance, *, sample: int = P.HUMAN_SAMPLE) -> dict[str, Any]:
+def pose_report(store: FrameStore, main: np.ndarray, dance, *, sample: int = P.HUMAN_SAMPLE,
+                real_beats: np.ndarray | None = None) -> dict[str, Any]:
     """The pose figures of the main dance (frames at the data's rate): a person found in `sample` of its
     frames beside as many real frames; with the data's poses, the kinetic, foot and beat figures on joints (the dance's own
-    joints, or for a dance without any those the estimator finds in its frames, `pose_joints` says which)."""
+    joints, or for a dance without any those the estimator finds in its frames, `pose_joints` says which; her
+    pauses scored against `real_beats`)."""
     real_frames = store.frames(0, len(store))
     out: dict[str, Any] = {"human_found": P.human_found(main, sample=sample),
                            "human_found_real": P.human_found(real_frames, sample=sample)}
@@ -219,7 +222,6 @@ def pose_report(store: FrameStore, main: np.ndarray, dance, *, sample: int = P.H
     else:
         joints, out["pose_joints"] = P.estimate_joints(main[:POSE_ESTIMATE_FRAMES]), "estimated (BlazePose)"
     beats = dance.beats if dance is not None else None
-    real_beats = her_music(store)[0].beats.times if store.audio_path is not None else None
     out.update(P.pose_figures(joints, np.asarray(real), store.fps, beats=beats, real_beats=real_beats))
     return out
 

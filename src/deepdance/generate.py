@@ -228,6 +228,7 @@ def dance_music(own: MusicFeatures, own_audio: Path, cfg: GenerateConfig, fps: f
         source = drum_beat(cfg.bpm, seconds)
     else:
         source = Path(cfg.song) if cfg.song is not None else None
+    halved = ""   # a song danced on every other beat (`at_her_tempo`) says so
     if source is None:
         steps = cfg.steps(fps, own.seconds)
         at, beats, audio = looped(own, own_audio, steps, fps)
@@ -240,7 +241,7 @@ def dance_music(own: MusicFeatures, own_audio: Path, cfg: GenerateConfig, fps: f
             music, halved = at_her_tempo(music, own.beats.tempo)
         rows, audio, beats = music.features, source, music.beats.times
     notes = [music.beats.reason] if music.beats.fallback else []
-    if cfg.song is not None and halved:
+    if halved:
         notes.append(halved)
     lead = max(0, math.ceil(-beat_seconds(beats, -lead_beats)[0] * fps)) + 1
     table = heard(np.concatenate([lead_in(music, lead), rows]))
