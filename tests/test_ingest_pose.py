@@ -120,6 +120,22 @@ def test_portrait_source_gives_a_portrait_store_with_head_and_feet(tmp_path):
     assert (wide.width, wide.height) == (200, 120) and wide.manifest.source["inputs"][0]["fit"] == "pad"
 
 
+def test_a_phone_clip_filmed_upright_is_ingested_upright(tmp_path):
+    from deepdance.video import read_frames
+
+    from test_video import phone_clip
+
+    # a phone's portrait clip: pictures coded sideways, a display matrix that turns them by -90 degrees
+    path, truth = _colour_clip(tmp_path, "gradient", w=180, h=320, seconds=2.0)
+    phone_clip(tmp_path / "phone.mp4", np.stack([f for _, f in read_frames(path)]), rotation=-90)
+    upright = ingest([path], tmp_path / "u", cfg=IngestConfig(fps=6), progress=False)
+    phone = ingest([tmp_path / "phone.mp4"], tmp_path / "p", cfg=IngestConfig(fps=6), progress=False)
+    facts = phone.manifest.source["inputs"][0]
+    assert (phone.width, phone.height) == (120, 200) and (facts["width"], facts["height"]) == (180, 320)
+    assert facts["rotation"] == 270 and facts["pose_found"] >= 0.9
+    assert pck(phone.poses(), upright.poses())[0] >= 0.95
+
+
 def test_nobody_in_the_clip_is_one_line_and_nothing_written(tmp_path):
     rng = np.random.default_rng(0)
     room = np.clip(rng.normal(150, 4, (1, 120, 160, 3)), 0, 255).astype(np.uint8).repeat(24, 0)

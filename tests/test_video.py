@@ -8,6 +8,22 @@ from deepdance.video import probe, read_audio, read_frames, write_video
 from conftest import blob_frames
 
 
+def phone_clip(path, frames: np.ndarray, *, rotation: int, fps: float = 12):
+    """Write RGB `frames` as a phone stores them: coded turned by -`rotation` degrees, with a display matrix
+    that turns them back by `rotation` (counter-clockwise) to show them."""
+    import av
+
+    with av.open(str(path), "w") as c:
+        coded = [np.ascontiguousarray(np.rot90(f, -(rotation // 90))) for f in frames]
+        vs = c.add_stream("libx264", rate=fps)
+        vs.height, vs.width = coded[0].shape[:2]
+        vs.pix_fmt = "yuv420p"
+        vs.set_display_rotation(rotation)
+        for f in coded:
+            c.mux(vs.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
+        c.mux(vs.encode())
+
+
 def test_mp4_with_audio_decodes_back(tmp_path):
     sr = 22050
     t = np.arange(sr * 4) / sr
@@ -28,6 +44,19 @@ def test_sampling_rate_and_odd_sizes(tmp_path):
     write_video(tmp_path / "v.mp4", frames, fps=12)
     assert len(list(read_frames(tmp_path / "v.mp4", fps=3))) == 9
     assert probe(tmp_path / "v.mp4")["width"] == 46  # padded to even for yuv420p
+
+
+@pytest.mark.parametrize("rotation", [90, -90, 180])
+def test_a_phone_clip_is_read_the_way_up_it_was_filmed(tmp_path, rotation):
+    # a tall picture with a mark at its top left: coded sideways or upside down, shown upright
+    frames = np.full((6, 64, 32, 3), 255, np.uint8)
+    frames[:, :16, :8] = 0
+    phone_clip(tmp_path / "p.mp4", frames, rotation=rotation)
+    info = probe(tmp_path / "p.mp4")
+    assert (info["width"], info["height"], info["rotation"]) == (32, 64, rotation % 360)
+    decoded = [f for _, f in read_frames(tmp_path / "p.mp4")]
+    assert len(decoded) == 6 and decoded[0].shape == (64, 32, 3)
+    assert np.abs(decoded[3].astype(int) - frames[3]).mean() < 6
 
 
 def test_gif(tmp_path):

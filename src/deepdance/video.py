@@ -180,8 +180,22 @@ def open_container(path: str | os.PathLike):
         raise UserError(f"{path} is not a readable video ({e.__class__.__name__})") from None
 
 
+def quarter_turns(frame: av.VideoFrame) -> int:
+    """How many quarter turns counter-clockwise show a decoded frame as it was filmed: a phone stores a
+    portrait clip as landscape pictures with a display matrix that turns them (0 where there is none)."""
+    return round((frame.rotation or 0) / 90) % 4
+
+
+def upright(frame: av.VideoFrame, fmt: str = "rgb24") -> np.ndarray:
+    """A decoded frame as HxWx3 uint8, turned as its display matrix says it is shown."""
+    img = frame.to_ndarray(format=fmt)
+    k = quarter_turns(frame)
+    return np.ascontiguousarray(np.rot90(img, k)) if k else img
+
+
 def probe(path: str | os.PathLike) -> dict:
-    """Basic facts about a video file: size, frame rate, duration, frame count estimate, audio."""
+    """Basic facts about a video file: size as shown (a phone's display rotation applied), frame rate,
+    duration, frame count estimate, audio, and the rotation in degrees counter-clockwise."""
     with open_container(path) as c:
         if not c.streams.video:
             raise UserError(f"{path} has no video stream")
@@ -189,10 +203,17 @@ def probe(path: str | os.PathLike) -> dict:
         fps = float(vs.average_rate or vs.guessed_rate or 25)
         duration = float(vs.duration * vs.time_base) if vs.duration else (
             c.duration / av.time_base if c.duration else None)
+        # the display matrix travels on the decoded frames: look at the first one
+        turns = 0
+        try:
+            turns = quarter_turns(next(c.decode(vs)))
+        except (StopIteration, av.error.FFmpegError):
+            pass    # no frame to read: the caller's decoding says so in its own words
+        width, height = vs.codec_context.width, vs.codec_context.height
         return {
-            "width": vs.codec_context.width, "height": vs.codec_context.height, "fps": fps,
+            "width": height if turns % 2 else width, "height": width if turns % 2 else height, "fps": fps,
             "duration": duration, "frames": vs.frames or (round(duration * fps) if duration else None),
-            "codec": vs.codec_context.name, "has_audio": bool(c.streams.audio),
+            "codec": vs.codec_context.name, "has_audio": bool(c.streams.audio), "rotation": 90 * turns,
         }
 
 
@@ -218,7 +239,7 @@ def read_frames(path: str | os.PathLike, *, fps: float | None = None,
                     next_t += 1.0 / fps
                     while next_t <= t:  # a source gap: skip the ticks it covers
                         next_t += 1.0 / fps
-                yield t, frame.to_ndarray(format=fmt)
+                yield t, upright(frame, fmt)
         except av.error.FFmpegError as e:
             raise UserError(f"{path}: decoding failed ({e.__class__.__name__}: {e})") from None
 

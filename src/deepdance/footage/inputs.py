@@ -36,7 +36,7 @@ class Input:
                 raise UserError(f"{path} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))})")
             first = self._read(self.files[0])
             self.height, self.width = first.shape[:2]
-            self.fps, self.frames, self.audio = float(fps), len(self.files), False
+            self.fps, self.frames, self.audio, self.rotation = float(fps), len(self.files), False, 0
         else:
             if path.suffix.lower() in IMAGE_EXTENSIONS and path.exists():
                 raise UserError(f"{path} is a single image: pass the folder of images instead")
@@ -46,13 +46,15 @@ class Input:
             self.kind = "video"
             self.width, self.height = info["width"], info["height"]
             self.fps, self.frames, self.audio = info["fps"], info["frames"], info["has_audio"]
-            self.duration = info["duration"]
+            self.duration, self.rotation = info["duration"], info["rotation"]
         self.decoded: int | None = None     # frames of a whole decoding pass, once one has run
         self.stopped: str | None = None     # why decoding stopped before the end, if it did
 
     def facts(self) -> dict:
+        # width and height as shown; `rotation`: the display rotation applied to every frame (a phone's
+        # portrait clip), 0 for none
         return {"path": str(self.path), "kind": self.kind, "width": self.width, "height": self.height,
-                "fps": round(self.fps, 3), "frames": self.frames, "audio": self.audio}
+                "fps": round(self.fps, 3), "frames": self.frames, "audio": self.audio, "rotation": self.rotation}
 
     def _read(self, file: Path) -> np.ndarray:
         img = cv2.imread(str(file), cv2.IMREAD_COLOR)
@@ -105,7 +107,7 @@ class Input:
                 f"{self.decoded} decode{why}; the store holds those")
 
     def rgb(self, handle) -> np.ndarray:
-        img = self._read(handle) if self.kind == "images" else handle.to_ndarray(format="rgb24")
+        img = self._read(handle) if self.kind == "images" else video.upright(handle)
         if img.shape[:2] != (self.height, self.width):
             if self.kind == "images":
                 raise UserError(f"{handle} is {img.shape[1]}x{img.shape[0]} but the folder's first image is "
