@@ -264,6 +264,28 @@ def test_a_real_walk_stays_on_the_beat_and_out_of_loops():
     assert jumps and all(taken[i] not in taken[i - 2:i] for i in jumps)
 
 
+def test_a_real_walk_goes_on_rather_than_loop_back_to_steps_it_just_took():
+    from deepdance.models.sequence import DWELL, RealDance, RealWalk
+
+    m = CodeLSTM(latent=2, window=2, codes=6, embed=4, hidden=4, layers=1, predict=1).eval()
+    m.codebook.copy_(torch.tensor([[0.0, 0.0], [3.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [1.0, 1.0]]))
+    # 40 steps of code 0 round the origin, but steps 10 and 11 are code 1's, not among code 0's 4 nearest: a model that
+    # always asks for code 1 can only be given those two (a short clip's one slow beat the model keeps asking for)
+    i = torch.arange(40.0)
+    z = torch.stack([0.3 * torch.cos(i), 0.3 * torch.sin(i)], 1)
+    z[10:12] = torch.tensor([[2.9, 0.0], [2.95, 0.0]])
+    assert m.encode(z).tolist() == [0] * 10 + [1, 1] + [0] * 28
+    walk = RealWalk(m, RealDance(z, [(0, 40)], after=12))
+    for _ in range(200):
+        walk.step(1)
+    taken = walk.taken
+    jumps = [k for k in range(1, 200) if taken[k] != taken[k - 1] + 1]
+    # it jumps back to step 10 only once it has gone on past the steps it took since it was there: the loop
+    # 10-14 (the DWELL steps after a jump) would repeat one beat for ever
+    assert jumps and all(taken[k] not in taken[max(0, k - walk.recent):k] for k in jumps)
+    assert all(b - a > DWELL + 1 for a, b in zip(jumps, jumps[1:]))
+
+
 def test_a_real_walk_is_no_stiller_than_the_dancer_and_dwells_after_a_jump():
     from deepdance.models.sequence import DWELL, RealDance, RealWalk
 

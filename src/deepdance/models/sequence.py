@@ -219,6 +219,11 @@ class RealWalk:
         over that distance in BLEND steps would undo the new steps' motion (a pause)."""
         return bool(self.picks) and float((self.picks[-1] - self.z[self.before[to]]).norm()) > FAR * self.step_length
 
+    def _looping(self, to: int) -> bool:
+        """Whether real step `to` is one the walk took in its last steps: the only steps of the code asked for
+        lie there, and jumping back would loop one phrase (a short clip's slow beat, taken again and again)."""
+        return to in self.taken[-self.recent:]
+
     def step(self, code: int) -> int:
         """Take the step the model asked for with `code`; returns the code of the step taken."""
         at, to = self.at, None
@@ -228,7 +233,7 @@ class RealWalk:
                 go_on = False
             elif not (code == int(self.own[at]) or code in self.near[int(self.own[at + 1])]):
                 to = self._jump(code, at)
-                go_on = to is not None and self._far(to)
+                go_on = to is not None and (self._far(to) or self._looping(to))
         if go_on:
             at += 1
             self.since += 1
