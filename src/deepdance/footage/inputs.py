@@ -17,6 +17,7 @@ IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 # a video that decodes to fewer frames than its container declares, by more than this share and a few
 # frames, is truncated (a partial download or copy): said on stderr and recorded in the manifest
 TRUNCATED = 0.1
+TRIM_EVERY = 50   # decoded frames between handing freed pictures' memory back (`video.give_back_freed_memory`)
 
 
 def _natural_key(p: Path):
@@ -79,6 +80,8 @@ class Input:
                     t = float(frame.pts * vs.time_base) if frame.pts is not None else count / self.fps
                     t0 = t if t0 is None else t0
                     count += 1
+                    if count % TRIM_EVERY == 0:
+                        video.give_back_freed_memory()
                     yield t - t0, frame
             except av.error.FFmpegError as e:
                 if count == 0:
