@@ -425,6 +425,21 @@ def test_7_synth_seconds_over_the_limit(tmp_path, seconds, needle):
     assert time.monotonic() - start < 30
 
 
+def test_7_a_picture_too_large_is_refused_before_it_is_decoded(tmp_path):
+    import av
+
+    from deepdance.ingest import IngestConfig, ingest
+
+    with av.open(str(tmp_path / "wide.mp4"), "w") as c:   # 16384 pixels wide, 64 high: small to make
+        vs = c.add_stream("libx264", rate=12)
+        vs.width, vs.height, vs.pix_fmt = 16384, 64, "yuv420p"
+        c.mux(vs.encode(av.VideoFrame.from_ndarray(np.full((64, 16384, 3), 200, np.uint8), format="rgb24")))
+        c.mux(vs.encode())
+    with pytest.raises(UserError, match="wide.mp4: the picture's width must be between 8 and 8192, got 16384"):
+        ingest([tmp_path / "wide.mp4"], tmp_path / "s", cfg=IngestConfig(fps=12), progress=False)
+    assert not (tmp_path / "s").exists()
+
+
 def test_7_limits_name_the_estimate():
     from deepdance.synth import SynthConfig
 

@@ -10,7 +10,7 @@ import av
 import cv2
 import numpy as np
 
-from .. import video
+from .. import limits, video
 from ..errors import UserError
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -48,6 +48,9 @@ class Input:
             self.width, self.height = info["width"], info["height"]
             self.fps, self.frames, self.audio = info["fps"], info["frames"], info["has_audio"]
             self.duration, self.rotation = info["duration"], info["rotation"]
+        for name, side in (("width", self.width), ("height", self.height)):
+            # before any picture is held: ingest keeps sample frames at full size, 24 of 16384 x 16384 are 19 GB
+            limits.check_side(f"{path}: the picture's {name}", side)
         self.decoded: int | None = None     # frames of a whole decoding pass, once one has run
         self.stopped: str | None = None     # why decoding stopped before the end, if it did
 
