@@ -231,3 +231,24 @@ def test_parallel_pose_keeps_the_order_and_the_accuracy_of_one_tracker():
         alone = np.stack([one.estimate(f).joints2d for f in frames])
     assert pck(found, truth.joints2d)[0] >= pck(alone, truth.joints2d)[0] - 0.02 >= 0.9
     assert est.procs == [] and est.frames == []
+
+
+def test_parallel_tracking_has_no_jerk_where_a_worker_takes_over():
+    from deepdance.pose.estimator import ParallelPose
+
+    # the built-in dancer in a room at 25 fps, dealt out in runs of CHUNK frames to two trackers, and to one
+    frames, poses, body, camera = colour_dance(6.0, 25.0, 320, 240, seed=0, kind="room")
+    truth = from_dancer(poses, body, camera, 25.0).joints2d[:, :17, :2]
+    with ParallelPose(2) as est:
+        two = np.stack([p.joints2d[:17, :2] for _, p in est.stream(frames)])
+    with BlazePose(video=True) as est:
+        one = np.stack([est.estimate(f).joints2d[:17, :2] for f in frames])
+
+    def acceleration(x):   # at frames 1 .. n-2
+        return np.linalg.norm(x[2:] - 2 * x[1:-1] + x[:-2], axis=-1).mean(1)
+
+    # where a worker takes over, the joints move as one tracker's do (without the overlap: 2.1 times as fast)
+    place = np.arange(1, len(frames) - 1) % ParallelPose.CHUNK
+    takeover = (place == 0) | (place == ParallelPose.CHUNK - 1)
+    assert acceleration(two)[takeover].mean() < 1.2 * acceleration(one)[takeover].mean()
+    assert np.linalg.norm(two - truth, axis=-1).mean() < 1.1 * np.linalg.norm(one - truth, axis=-1).mean()
