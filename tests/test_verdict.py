@@ -81,3 +81,13 @@ def test_a_dancer_who_does_not_move_with_her_song_is_told_so_for_the_drum_checks
     # she moves with her song (her period a multiple of its beat): the usual advice
     on = verdict({**figures, "period_real_follows_beat": True}, bars, LONG)
     assert "no clear beat" in on.lines[1] and "repeats every" not in on.lines[1]
+
+
+def test_a_boiling_outline_is_not_told_to_draw_the_body_where_it_already_does():
+    figures = {**GOOD, "flicker": 0.26, "flicker_real": 0.17}
+    for look, said_look, needle in (("body", None, "preview.mp4"), ("learned", None, "--look body"),
+                                    ("learned", "body", "preview.mp4")):
+        facts = Facts.of_run({"train": {"represent": "pose"}, "look": {"default": look}},
+                             {"generate": {"look": said_look}})
+        said = verdict(figures, M.bar_checks(figures), facts)
+        assert said.failed == ["flicker"] and needle in said.lines[1], (look, said_look, said.lines)

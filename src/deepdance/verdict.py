@@ -48,6 +48,7 @@ class Facts:
     val_iou: float | None = None        # held-out IoU of the representation (pixels)
     seq_epochs: int | None = None
     music: bool = False
+    look: str | None = None             # how a run of poses draws: "learned" or "body"
 
     @classmethod
     def of_run(cls, metrics: dict[str, Any], config: dict[str, Any]) -> "Facts":
@@ -55,7 +56,8 @@ class Facts:
         return cls(frames=data.get("frames"), fps=data.get("fps"), recipe=train.get("recipe", "default"),
                    val_iou=ae.get("val_iou"), seq_epochs=metrics.get("seq", {}).get("epochs"),
                    music=bool(metrics.get("seq", {}).get("music")),
-                   representation=str(metrics.get("train", {}).get("represent", "pixels")))
+                   representation=str(metrics.get("train", {}).get("represent", "pixels")),
+                   look=config.get("generate", {}).get("look") or metrics.get("look", {}).get("default"))
 
     @property
     def seconds(self) -> float | None:
@@ -87,6 +89,9 @@ def advice(name: str, f: Facts, figures: dict[str, Any] | None = None) -> str:
         return "the silhouettes themselves may be in pieces: look at the store's preview.png and try another --cut"
     if outline:
         return "try more --ae-epochs, or check the cut in the store's preview.png"
+    if name == "flicker" and f.look == "body":
+        return "the body is drawn at her poses, so they shake: look at the store's preview.mp4 (the skeleton " \
+               "over the cut) for jumping joints, or film her larger in the picture"
     if name == "flicker":
         return "try --look body (the fitted body's outline does not boil), or more --look-steps"
     if name == "human_found":
