@@ -177,7 +177,9 @@ class ParallelPose(PoseEstimator):
     landmark smoothing, last fed (n - 1) runs ago, catch up with her meanwhile. Without it every run began
     with a jerk (the built-in dancer in a room, 30 s at 25 fps, runs of 12: the joints' frame-to-frame
     acceleration 5.0-5.9 pixels across a run's start, about 2.1 elsewhere, 1.4 in truth; with it no place in a
-    run stands out, 2.13 on average, the error 4.10 -> 3.92 pixels, for 14% more time in `ingest`). One
+    run stands out, 2.13 on average, the error 4.10 -> 3.92 pixels). Runs of 24 keep the overlap's cost down:
+    `bench/pose.py` 44.1 frames/s before (runs of 12), 46.4 after, on one machine in one hour (runs of 48:
+    48.9, but the green-screen clip's first dance then paused in 0.12 of its frames, hers 0.05). One
     BlazePose keeps about one core busy (measured: 42 frames/s alone, 29 per CPU second for the whole of
     `deepdance pose`), so on 2 cores two of them nearly double the rate. `estimate` (one frame) runs in this
     process."""
