@@ -72,6 +72,11 @@ def on_beat(latents: np.ndarray, a: int, b: int, beats: np.ndarray, fps: float, 
     return np.interp(at, [*dst, b - 1], [*src, b - 1])
 
 
+def every_other(beats: Beats, first: int) -> Beats:
+    """Every other one of `beats`, from index `first`: half the tempo, its bars counted from the same downbeat."""
+    return Beats(beats.times[first::2], beats.tempo / 2, ((beats.first_downbeat - first) // 2) % BEATS_PER_BAR)
+
+
 def her_beat(beats: Beats, pauses: np.ndarray, seconds: float) -> tuple[Beats, str]:
     """The beats the dancer moves to: the tracked `beats`, or every other one where her pauses (times, s)
     keep to one half of them, with one line saying so ("" where the beats stay).
@@ -89,8 +94,7 @@ def her_beat(beats: Beats, pauses: np.ndarray, seconds: float) -> tuple[Beats, s
     o = int(np.argmax(halves))
     if halves[o] - halves[1 - o] < HALF_TIME:
         return beats, ""
-    first = int(np.searchsorted(beats.times, t[o]))
-    half = Beats(beats.times[first::2], beats.tempo / 2, ((beats.first_downbeat - first) // 2) % BEATS_PER_BAR)
+    half = every_other(beats, int(np.searchsorted(beats.times, t[o])))
     return half, (f"the dancer pauses on every other beat of her song (beat-align score {halves[o]:.2f} against "
                   f"{halves[1 - o]:.2f}): she dances at {half.tempo:.0f} BPM, not the {beats.tempo:.0f} BPM "
                   f"the beat tracker heard")
@@ -116,8 +120,7 @@ def at_her_tempo(music: MusicFeatures, tempo: float) -> tuple[MusicFeatures, str
     if b.fallback or len(b.times) < 2 * BEATS_PER_BAR or \
             abs(np.log(b.tempo / 2 / tempo)) >= abs(np.log(b.tempo / tempo)):
         return music, ""
-    o = b.first_downbeat % 2
-    half = Beats(b.times[o::2], b.tempo / 2, (b.first_downbeat - o) // 2 % BEATS_PER_BAR)
+    half = every_other(b, b.first_downbeat % 2)
     return with_beats(music, half), (f"the song's beat ({b.tempo:.0f} BPM) is danced on every other beat, "
                                      f"{half.tempo:.0f} BPM, nearer the dancer's {tempo:.0f}")
 
