@@ -252,3 +252,15 @@ def test_parallel_tracking_has_no_jerk_where_a_worker_takes_over():
     takeover = (place == 0) | (place == ParallelPose.CHUNK - 1)
     assert acceleration(two)[takeover].mean() < 1.2 * acceleration(one)[takeover].mean()
     assert np.linalg.norm(two - truth, axis=-1).mean() < 1.1 * np.linalg.norm(one - truth, axis=-1).mean()
+
+
+def test_a_short_video_is_tracked_in_this_process_a_long_one_by_workers():
+    import os
+
+    from deepdance.pose.estimator import PARALLEL_FROM, ParallelPose, pose_estimator
+
+    with pose_estimator(frames=PARALLEL_FROM - 1) as short:
+        assert isinstance(short, BlazePose)   # starting workers would cost more than they save
+    with pose_estimator(frames=PARALLEL_FROM) as long, pose_estimator() as unknown:
+        parallel = len(os.sched_getaffinity(0)) > 1
+        assert isinstance(long, ParallelPose) == parallel and isinstance(unknown, ParallelPose) == parallel

@@ -329,10 +329,10 @@ def cmd_train(args) -> None:
 
 
 def cmd_generate(args) -> None:
+    if args.pretrained == (args.run is not None):   # before the imports: a mistyped command is told at once
+        raise UserError("give a trained run folder or --pretrained (one of them)")
     from .pipeline import generate_run
 
-    if args.pretrained == (args.run is not None):
-        raise UserError("give a trained run folder or --pretrained (one of them)")
     if args.pretrained:
         from .pretrained import pretrained_run
 

@@ -52,7 +52,8 @@ class History(L.Callback):
                          if k not in ("epoch", "seconds", "lr")}
                 say(f"{self.name} epoch {row['epoch']}/{trainer.max_epochs}: {figures(shown)} ({row['seconds']:.1f} s)")
             write_csv(self.run_dir / "logs" / f"{self.name}.csv", self.rows)
-            if time.perf_counter() - self._plotted >= PLOT_EVERY_S:
+            last = trainer.current_epoch + 1 >= trainer.max_epochs   # `on_train_end` plots it
+            if not last and time.perf_counter() - self._plotted >= PLOT_EVERY_S:
                 self._plot(pl_module)
 
     def on_train_end(self, trainer, pl_module) -> None:

@@ -282,7 +282,7 @@ def _cut_input(src: Input, geo: Geometry, cutter: Cutter, cfg: IngestConfig, fps
     frames = src.pictures()
     if cfg.poses:
         recorder = Recorder(src.fps, (src.width, src.height), video=src.kind == "video",
-                            source={"kind": src.kind, "file": src.path.name}, window=window)
+                            source={"kind": src.kind, "file": src.path.name}, window=window, frames=src.frames)
         frames = recorder.run(frames)
     k = min(cfg.smooth // 2, int(SMOOTH_SPAN * src.fps + 1e-9))
     # the sample outweighs its neighbours together: they settle its uncertain pixels (flicker) but never

@@ -254,10 +254,14 @@ class ParallelPose(PoseEstimator):
 
 
 POSE_WORKERS = 2   # more would leave each tracker further between its runs
+# Starting the workers costs about as much as they save on 240 frames (the built-in dancer in a 640x360 room
+# on 2 cores: 60 frames 2.8 s with one tracker, 3.5 with two; 240 frames 6.5 s both; 480 frames 12.4 / 9.8)
+PARALLEL_FROM = 240
 
 
-def pose_estimator(*, video: bool = True) -> PoseEstimator:
-    """The estimator for a whole video: BlazePose in one process per core, up to POSE_WORKERS."""
+def pose_estimator(*, video: bool = True, frames: int | None = None) -> PoseEstimator:
+    """The estimator for a whole video of `frames` frames (None: not known): BlazePose in one process per
+    core, up to POSE_WORKERS, or in this process alone for a video shorter than PARALLEL_FROM frames."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    workers = min(POSE_WORKERS, cores)
+    workers = 1 if frames is not None and frames < PARALLEL_FROM else min(POSE_WORKERS, cores)
     return ParallelPose(workers, video=video) if workers > 1 else BlazePose(video=video)

@@ -84,7 +84,7 @@ def track_video(video: str | os.PathLike, out: str | os.PathLike, *, preview: bo
     """
     video, out = Path(video), Path(out)
     info = _check(video, out, force)
-    est = estimator or pose_estimator(video=True)
+    est = estimator or pose_estimator(video=True, frames=info["frames"] or None)
     j2: list[np.ndarray] = []
     j3: list[np.ndarray] = []
     stamps: list[int] = []
