@@ -243,6 +243,23 @@ def test_her_beat_is_every_other_tracked_beat_where_she_pauses_on_every_other_on
     assert HALF_TIME > 0
 
 
+def test_her_beat_is_twice_the_tracked_beats_where_she_pauses_on_them_and_halfway_between():
+    from deepdance.conditioning import her_beat
+
+    tracked = audio.Beats(np.arange(0.2, 20, 0.75), 80.0, first_downbeat=3)   # 80 BPM, as a tracker hears 160
+    halfway = (tracked.times[:-1] + tracked.times[1:]) / 2
+    rng = np.random.default_rng(0)
+    both = np.sort(np.r_[tracked.times, halfway]) + rng.normal(0, 0.03, 2 * len(tracked.times) - 1)
+    double, why = her_beat(tracked, both, 20.0)
+    np.testing.assert_allclose(double.times, np.sort(np.r_[tracked.times, halfway]))
+    assert double.tempo == 160.0 and double.first_downbeat == 2 and "160 BPM, not the 80" in why
+    np.testing.assert_allclose(double.downbeats[:2], tracked.times[[1, 3]])   # the tracked bar is two of hers
+    # on the beats only, or as often a quarter off: the tracked beats
+    assert her_beat(tracked, tracked.times + rng.normal(0, 0.03, len(tracked.times)), 20.0) == (tracked, "")
+    quarters = np.sort(np.r_[tracked.times, tracked.times + 0.1875, halfway, halfway + 0.1875])
+    assert her_beat(tracked, quarters, 20.0) == (tracked, "")
+
+
 def test_a_song_twice_her_tempo_is_danced_on_every_other_beat():
     from deepdance.conditioning import at_her_tempo
 
@@ -253,6 +270,11 @@ def test_a_song_twice_her_tempo_is_danced_on_every_other_beat():
     assert half.beats.tempo == 80.0 and half.beats.first_downbeat == 0 and "160 BPM" in why
     assert np.allclose(half.features[:, FEATURE_NAMES.index("tempo")], 80 / 120)
     assert at_her_tempo(song, 125.0) == (song, "")   # 160 is nearer than 80
+    slow = audio.MusicFeatures(song.features, FPS, audio.Beats(np.arange(0.1, 20, 1.0), 60.0, first_downbeat=1), 20.0)
+    double, why = at_her_tempo(slow, 110.0)   # 120 is nearer than 60
+    np.testing.assert_allclose(double.beats.times, np.arange(0.1, 19.2, 0.5))
+    assert double.beats.tempo == 120.0 and double.beats.first_downbeat == 2 and "halfway between" in why
+    assert at_her_tempo(slow, 80.0) == (slow, "")   # 60 is nearer than 120
     assert at_her_tempo(audio.MusicFeatures(song.features, FPS, audio.steady_beats(160, 20, reason="x"), 20.0),
                         80.0)[1] == ""
 

@@ -228,7 +228,7 @@ def dance_music(own: MusicFeatures, own_audio: Path, cfg: GenerateConfig, fps: f
         source = drum_beat(cfg.bpm, seconds)
     else:
         source = Path(cfg.song) if cfg.song is not None else None
-    halved = ""   # a song danced on every other beat (`at_her_tempo`) says so
+    retimed = ""   # a song danced at half or twice its tracked tempo (`at_her_tempo`) says so
     if source is None:
         steps = cfg.steps(fps, own.seconds)
         at, beats, audio = looped(own, own_audio, steps, fps)
@@ -238,11 +238,11 @@ def dance_music(own: MusicFeatures, own_audio: Path, cfg: GenerateConfig, fps: f
         steps = cfg.steps(fps, probe.seconds)
         music = probe if steps == len(probe.features) else features_for_file(source, fps=fps, n_frames=steps)
         if cfg.song is not None:
-            music, halved = at_her_tempo(music, own.beats.tempo)
+            music, retimed = at_her_tempo(music, own.beats.tempo)
         rows, audio, beats = music.features, source, music.beats.times
     notes = [music.beats.reason] if music.beats.fallback else []
-    if halved:
-        notes.append(halved)
+    if retimed:
+        notes.append(retimed)
     lead = max(0, math.ceil(-beat_seconds(beats, -lead_beats)[0] * fps)) + 1
     table = heard(np.concatenate([lead_in(music, lead), rows]))
     return steps, table, lead, audio, beats, notes
