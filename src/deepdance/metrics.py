@@ -474,7 +474,7 @@ BARS = {
                   lambda r: 1 - r["sharpness"] <= SHARP_SLACK * (1 - min(
                       0.985, r.get("sharpness_real") or 0.985, max(SHARP_DRAWN, r.get("sharpness_drawn") or 1)))),
     "flicker": ("≤ 1.5 × real", lambda r: r["flicker"] <= 1.5 * r["flicker_real"]),
-    "fragments": ("≤ 1.2", lambda r: r["fragments"] <= 1.2),
+    "fragments": ("≤ 1.1", lambda r: r["fragments"] <= 1.1),   # the bar real clips are judged by
     # music runs only (see evaluate.music_figures)
     "bas": ("≥ 0.9 × real", lambda r: r["bas"] >= 0.9 * r["bas_real"]),
     "bas_control": ("bas ≥ 1.3 × control", lambda r: r["bas"] >= 1.3 * r["bas_control"]),
