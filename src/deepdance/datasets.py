@@ -1,14 +1,15 @@
 """Training data: frames of a store and windows of latents, split so that held-out data stays unseen.
 
 The end of every clip is held out for validation (never a random split: neighbouring frames are
-near-copies), and no training window crosses a clip boundary.
+near-copies), and no training window crosses a clip boundary. `FrameData`, `LookData` and `LatentData` give
+a stage's two data loaders; Lightning is not imported here, so generating and evaluating (which read frames
+but train nothing) start without it (~5 s).
 """
 
 from __future__ import annotations
 
 import os
 
-import lightning as L
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -86,9 +87,8 @@ class FrameReader(Dataset):
             os.close(self.fd)
 
 
-class FrameData(L.LightningDataModule):
+class FrameData:
     def __init__(self, store: FrameStore, *, batch_size: int, val_fraction: float, seed: int = 0):
-        super().__init__()
         self.store, self.batch_size, self.seed = store, batch_size, seed
         parts = split_clips(store.clips, val_fraction)
         self.train_idx = np.concatenate([np.arange(a, c) for a, c, _ in parts])
@@ -103,13 +103,12 @@ class FrameData(L.LightningDataModule):
         return DataLoader(FrameReader(self.store, self.val_idx), batch_size=self.batch_size)
 
 
-class LookData(L.LightningDataModule):
+class LookData:
     """Pairs (the body drawn at a pose, the real silhouette of that frame), uint8 (N, H, W) each, held in
     memory (`pose.look.MAX_PAIRS` bounds them); `train` and `val` index them."""
 
     def __init__(self, bodies: np.ndarray, silhouettes: np.ndarray, train: np.ndarray, val: np.ndarray, *,
                  batch_size: int, seed: int = 0):
-        super().__init__()
         self.pairs = torch.from_numpy(np.stack([bodies, silhouettes], 1))   # (N, 2, H, W)
         self.train, self.val, self.batch_size, self.seed = train, val, batch_size, seed
 
@@ -145,10 +144,9 @@ def window_starts(parts, *, window: int, span: int) -> tuple[np.ndarray, np.ndar
             np.concatenate(val).astype(np.int64) if val else np.zeros(0, np.int64))
 
 
-class LatentData(L.LightningDataModule):
+class LatentData:
     def __init__(self, latents: np.ndarray, train_starts: np.ndarray, val_starts: np.ndarray, *,
                  span: int, batch_size: int, music: np.ndarray | None = None, seed: int = 0):
-        super().__init__()
         self.latents, self.span, self.batch_size, self.music = latents, span, batch_size, music
         self.seed = seed
         self.train_starts, self.val_starts = train_starts, val_starts

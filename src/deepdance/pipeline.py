@@ -12,7 +12,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,8 +33,10 @@ from .runfolder import (CONFIG, METRICS, link_store, optional_store, relative, r
                         update_metrics)
 from .store import FrameStore
 from .synth import SynthConfig, synthesize
-from .train import TrainConfig, train
 from .verdict import verdict
+
+if TYPE_CHECKING:
+    from .train import TrainConfig
 
 REAL_SAMPLE = 3000  # frames of real data the data figures are computed on...
 REAL_SAMPLE_BYTES = 256 * 2**20  # ...and at most this many bytes of them (3000 frames at 800x480 are 1.15 GB)
@@ -115,6 +117,8 @@ def train_run(store: str | os.PathLike | None, run_dir: str | os.PathLike, *, cf
               progress: bool = True) -> dict[str, Any]:
     """Train the models of a run on a store (None: the store the run already learns from); returns the
     flattened training figures."""
+    from .train import train   # here: Lightning takes ~5 s to import, and generate and evaluate need none of it
+
     run_dir = Path(run_dir)
     _check_output(run_dir, "run folder")
     # a run folder may hold its own store (RUN/store), but is never the store nor inside it

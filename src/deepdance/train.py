@@ -117,7 +117,7 @@ class TrainConfig(Config):
 
 
 # --- one Lightning fit, shared by both stages --------------------------------------------------------
-def _fit(module: L.LightningModule, data: L.LightningDataModule, run_dir: Path, name: str, cfg: TrainConfig, *,
+def _fit(module: L.LightningModule, data: FrameData | LookData | LatentData, run_dir: Path, name: str, cfg: TrainConfig, *,
          epochs: int, precision: str, resume: bool, progress: bool, history: History, has_val: bool) -> None:
     ckpt_dir = run_dir / "checkpoints"
     last = ckpt_dir / f"{name}.ckpt"
@@ -148,7 +148,8 @@ def _fit(module: L.LightningModule, data: L.LightningDataModule, run_dir: Path, 
         warnings.filterwarnings("ignore", ".*treespec, LeafSpec.*")  # Lightning internals, not ours
         # weights_only: our checkpoints hold tensors and plain values, so nothing is unpickled
         try:
-            trainer.fit(module, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
+            trainer.fit(module, train_dataloaders=data.train_dataloader(), val_dataloaders=data.val_dataloader(),
+                        ckpt_path=ckpt_path, weights_only=True)
         except BaseException:
             hardware.stop_children()
             raise
