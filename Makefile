@@ -1,5 +1,5 @@
 # Entry points: `make demo` (main job on the built-in dancer), `make app` (the local web page), `make test`
-# (everything) and `make test-fast` (the tests not marked slow: under a minute).
+# (everything) and `make test-fast` (the tests not marked slow: about a minute on 2 cores).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin

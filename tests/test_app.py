@@ -84,6 +84,7 @@ def server(tmp_path_factory):
 
 
 # --- without a browser ------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_routes_answer_json_and_refuse_what_they_must(server):
     status, state = server.get("/api/state")
     assert status == 200 and state["runs"] == [] and set(state["presets"]) >= {"tiny", "demo"}

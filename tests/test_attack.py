@@ -325,6 +325,7 @@ def _truncated_mkv(path: Path, keep: float) -> None:
     path.write_bytes(data[:int(len(data) * keep)])
 
 
+@pytest.mark.slow
 def test_10_truncated_video_is_said(tmp_path, capsys):
     from deepdance.ingest import IngestConfig, ingest
 

@@ -75,6 +75,7 @@ def test_report_writer_on_hand_made_data(tmp_path, monkeypatch):
     assert "../videos/dance.mp4" in check_page(page)
 
 
+@pytest.mark.slow
 def test_evaluate_given_dances(tmp_path):
     run = make_run(tmp_path)
     dances = [np.repeat(dancer(150, seed=s), 2, axis=0) for s in (3, 4)]  # shown at twice the data's rate
@@ -100,6 +101,7 @@ def test_val_fraction_comes_from_the_run_config(tmp_path):
     assert (len(train), len(heldout)) == (150, 50)
 
 
+@pytest.mark.slow
 def test_compare_puts_two_runs_side_by_side(tmp_path):
     runs = [make_run(tmp_path, "one", seed=0), make_run(tmp_path, "two", seed=1)]
 

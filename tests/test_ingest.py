@@ -51,6 +51,7 @@ def clips(tmp_path_factory):
 
 
 # --- the cut modes end to end ---------------------------------------------------------------------
+@pytest.mark.slow
 def test_green_screen(clips, tmp_path):
     path, masks = clips["green"]
     store = run(path, tmp_path / "s", fps=12)
@@ -66,6 +67,7 @@ def test_green_screen(clips, tmp_path):
     assert f[0, 0] == 255 and (f == 0).any() and ((f > 0) & (f < 255)).any()
 
 
+@pytest.mark.slow
 def test_white_on_black_becomes_black_on_white(clips, tmp_path):
     path, masks = clips["bw"]
     store = run(path, tmp_path / "s", fps=12)
@@ -76,6 +78,7 @@ def test_white_on_black_becomes_black_on_white(clips, tmp_path):
 
 @pytest.mark.parametrize("clip", ["room", pytest.param("dancer", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("mode", ["background", "auto"])
+@pytest.mark.slow
 def test_background_mode_iou(clips, tmp_path, mode, clip):
     # the dancer is the built-in one, who barely travels in a short clip: issue 4's bar
     path, masks = clips[clip]
@@ -123,6 +126,7 @@ def test_sampling_rate_and_clamp(clips, tmp_path, capsys):
     assert "gives only 12 fps" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_image_folder_in_natural_order(tmp_path):
     frames, masks = bw_clip(n=12)
     folder = tmp_path / "imgs"
@@ -153,6 +157,7 @@ def test_audio_kept_for_one_video(tmp_path):
     assert [c["input"] for c in two.manifest.extra["clip_starts"]] == [0, 1]
 
 
+@pytest.mark.slow
 def test_absent_dancer_is_a_gap_not_blank_frames(tmp_path):
     frames, masks = screen_clip(n=36)
     frames[10:16] = frames[0].mean((0, 1)).astype(np.uint8)  # the dancer leaves: empty screen
@@ -204,6 +209,7 @@ def test_pad_crop_packed_and_keep_all(tmp_path):
     assert (half.frames() < 128).sum() < ink_both
 
 
+@pytest.mark.slow
 def test_real_green_screen_clip(tmp_path):
     path = shared_file("videos", "greenscreen_solo_11s_640x360.mp4")
     store = run(path, tmp_path / "s", fps=6)
@@ -225,6 +231,7 @@ def test_parse_crop():
             parse_crop(bad)
 
 
+@pytest.mark.slow
 def test_bad_inputs(clips, tmp_path, monkeypatch):
     good, _ = clips["green"]
     (tmp_path / "empty.mp4").write_bytes(b"")

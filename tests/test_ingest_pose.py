@@ -26,6 +26,7 @@ def _colour_clip(tmp_path, kind: str, w: int = 320, h: int = 240, seconds: float
 
 
 @pytest.mark.parametrize("kind", ["room", "gradient"])
+@pytest.mark.slow
 def test_colour_dancer_poses_in_the_store_match_the_truth(tmp_path, kind):
     path, truth = _colour_clip(tmp_path, kind)
     store = ingest([path], tmp_path / "s", cfg=IngestConfig(fps=12), progress=False)
@@ -70,6 +71,7 @@ def _seen_through(store: FrameStore, truth: PoseTrack, box) -> np.ndarray:
     return mapped
 
 
+@pytest.mark.slow
 def test_a_far_dancer_is_framed_to_the_stage_she_uses(tmp_path):
     # the built-in dancer far from the camera, off-centre: her body is 0.4 of the picture's height
     w, h = 480, 270
@@ -86,6 +88,7 @@ def test_a_far_dancer_is_framed_to_the_stage_she_uses(tmp_path):
     assert (frames[:, :, [0, -1]] > 128).all() and (frames[:, [0, -1], :] > 128).all()   # nothing cut at the edges
 
 
+@pytest.mark.slow
 def test_a_dancer_too_small_for_the_pose_estimator_is_found_by_looking_closer(tmp_path):
     from deepdance.footage.inputs import Input
     from deepdance.footage.poses import CLOSER_BELOW, sample_poses
@@ -106,6 +109,7 @@ def test_default_size_follows_the_source():
     assert default_size(1080, 1920, (200, 120)) == (120, 200)
 
 
+@pytest.mark.slow
 def test_portrait_source_gives_a_portrait_store_with_head_and_feet(tmp_path):
     path, truth = _colour_clip(tmp_path, "gradient", w=180, h=320, seconds=2.0)
     store = ingest([path], tmp_path / "s", cfg=IngestConfig(fps=6), progress=False)
@@ -120,6 +124,7 @@ def test_portrait_source_gives_a_portrait_store_with_head_and_feet(tmp_path):
     assert (wide.width, wide.height) == (200, 120) and wide.manifest.source["inputs"][0]["fit"] == "pad"
 
 
+@pytest.mark.slow
 def test_a_phone_clip_filmed_upright_is_ingested_upright(tmp_path):
     from deepdance.video import read_frames
 
@@ -171,6 +176,7 @@ def test_real_portrait_clip_keeps_her_whole(tmp_path):
     assert FrameStore.open(store.path).poses().shape[0] == len(store)
 
 
+@pytest.mark.slow
 def test_several_people_keep_the_largest_most_central_and_say_so(tmp_path):
     fps = 12.0
     big, poses, body, camera = colour_dance(4.0, fps, 480, 240, seed=0, kind="room")

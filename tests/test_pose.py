@@ -141,6 +141,7 @@ def test_pck_known_answers():
 
 # --- the real estimator ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind, seed", [("room", 0), ("gradient", 1)])
+@pytest.mark.slow
 def test_blazepose_finds_the_built_in_dancer_in_colour(kind, seed):
     frames, poses, body, cam = colour_dance(6.0, 12.0, 400, 240, seed=seed, kind=kind)
     truth = from_dancer(poses, body, cam, 12.0)
@@ -152,6 +153,7 @@ def test_blazepose_finds_the_built_in_dancer_in_colour(kind, seed):
     assert score >= 0.95, f"PCK@0.2 {score:.3f} on {kind}"
 
 
+@pytest.mark.slow
 def test_pose_command_on_a_drawn_clip(tmp_path, capsys):
     frames, poses, body, cam = colour_dance(2.0, 25.0, 320, 180, seed=1, kind="gradient")
     clip = tmp_path / "clip.mp4"
@@ -197,6 +199,7 @@ def test_pose_refuses_bad_input(tmp_path):
     assert main(["pose", str(tmp_path / "missing.mp4"), "--out", str(out)]) == 2
 
 
+@pytest.mark.slow
 def test_real_portrait_clip(tmp_path):
     clip = shared_file("videos", "portrait_studio_12s_1080x1920.mp4")
     out = tmp_path / "portrait.npz"
@@ -214,6 +217,7 @@ def test_backdrops():
         backdrop("beach", 64, 48)
 
 
+@pytest.mark.slow
 def test_parallel_pose_keeps_the_order_and_the_accuracy_of_one_tracker():
     from deepdance.pose.estimator import ParallelPose
     from deepdance.pose.skeleton import pck
@@ -233,6 +237,7 @@ def test_parallel_pose_keeps_the_order_and_the_accuracy_of_one_tracker():
     assert est.procs == [] and est.frames == []
 
 
+@pytest.mark.slow
 def test_parallel_tracking_has_no_jerk_where_a_worker_takes_over():
     from deepdance.pose.estimator import ParallelPose
 
@@ -254,6 +259,7 @@ def test_parallel_tracking_has_no_jerk_where_a_worker_takes_over():
     assert np.linalg.norm(two - truth, axis=-1).mean() < 1.1 * np.linalg.norm(one - truth, axis=-1).mean()
 
 
+@pytest.mark.slow
 def test_a_short_video_is_tracked_in_this_process_a_long_one_by_workers():
     import os
 

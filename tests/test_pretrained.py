@@ -22,6 +22,7 @@ def test_the_shipped_model_is_small_and_whole():
     assert config["train"]["represent"] == "pose" and "data" not in config   # no store to point at
 
 
+@pytest.mark.slow
 def test_generate_pretrained_dances_to_a_song(tmp_path):
     out = tmp_path / "dance"
     done = run_cli("generate", "--pretrained", "--music", str(song(tmp_path / "song.wav", 3.0, bpm=120.0)),
