@@ -98,9 +98,9 @@ def music_figures(cfg: EvaluateConfig, store: FrameStore, made: list, make_dance
     the real frames to theirs (`own`: her music on the beat she dances to, `conditioning.her_music`; the
     yardstick), `bas_control` of the same dances scored against beats at another tempo (and `bas_control_real`
     of the real frames: a dancer who is no closer to her own beat than to another tempo gives little beat to
-    learn), and the dominant period of the motion of dances made to drum
-    beats at each of TEMPO_CHECKS BPM. The mean, not the first dance: a 12-s clip has some 20 beats, and one
-    60-s dance's score swung by 0.05 from seed to seed."""
+    learn), and the dominant period of the motion of dances made to drum beats at each of TEMPO_CHECKS BPM.
+    The mean, not the first dance: a 12-s clip has some 20 beats, and one 60-s dance's score swung by 0.05
+    from seed to seed."""
     real = store.frames(0, len(store))
 
     def tempo(beats) -> float:

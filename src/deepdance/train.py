@@ -117,8 +117,9 @@ class TrainConfig(Config):
 
 
 # --- one Lightning fit, shared by both stages --------------------------------------------------------
-def _fit(module: L.LightningModule, data: FrameData | LookData | LatentData, run_dir: Path, name: str, cfg: TrainConfig, *,
-         epochs: int, precision: str, resume: bool, progress: bool, history: History, has_val: bool) -> None:
+def _fit(module: L.LightningModule, data: FrameData | LookData | LatentData, run_dir: Path, name: str,
+         cfg: TrainConfig, *, epochs: int, precision: str, resume: bool, progress: bool, history: History,
+         has_val: bool) -> None:
     ckpt_dir = run_dir / "checkpoints"
     last = ckpt_dir / f"{name}.ckpt"
     signature = {"recipe": cfg.recipe, "model": module.model.config()}
