@@ -205,19 +205,31 @@ def test_feature_cache_is_hit_the_second_time(tmp_path, monkeypatch):
     assert not audio.features_for_file(wav, fps=FPS, cache_dir=cache).cached
 
 
-def test_features_for_a_store_are_stored_beside_its_frames(tmp_path):
+def test_features_for_a_store_are_stored_beside_its_frames_and_found_by_another_store_of_the_song(
+        tmp_path, monkeypatch):
     from deepdance.store import StoreWriter
 
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     wav = tmp_path / "music.wav"
     sf.write(wav, clicks(120, 5), SR)
-    with StoreWriter(tmp_path / "store", width=8, height=6, fps=FPS) as w:
-        w.append(np.full((50, 6, 8), 255, np.uint8))
-        w.add_file("music.wav", wav)
-        w.manifest.audio = "music.wav"
-    store = w.close()
+
+    def store_of_the_song(name: str):
+        with StoreWriter(tmp_path / name, width=8, height=6, fps=FPS) as w:
+            w.append(np.full((50, 6, 8), 255, np.uint8))
+            w.add_file("music.wav", wav)
+            w.manifest.audio = "music.wav"
+        return w.close()
+
+    store = store_of_the_song("store")
     music = audio.features_for_store(store)
-    assert music.features.shape == (50, len(FEATURE_NAMES))
+    assert music.features.shape == (50, len(FEATURE_NAMES)) and not music.cached
     assert list(store.path.glob("music-*.npy")) and audio.features_for_store(store).cached
+    # a new store of the same song (each run of the built-in dancer makes one) finds them in the user cache
+    assert len(list((tmp_path / "cache" / "deepdance" / "music").glob("music-*.json"))) == 1
+    again = audio.features_for_store(store_of_the_song("again"))
+    assert again.cached and np.array_equal(again.features, music.features)
+    assert np.array_equal(again.beats.times, music.beats.times)
+    assert list((tmp_path / "again").glob("music-*.npy"))  # and keeps a copy beside its frames
 
     with StoreWriter(tmp_path / "mute", width=8, height=6, fps=FPS) as w:
         w.append(np.full((5, 6, 8), 255, np.uint8))

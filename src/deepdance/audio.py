@@ -427,34 +427,47 @@ def _params(fps: float, **more) -> dict:
 
 
 def _cached(path: Path, params: dict, cache_dir: str | os.PathLike | None,
-            compute: Callable[[], MusicFeatures]) -> MusicFeatures:
+            compute: Callable[[], MusicFeatures], *, also_user_cache: bool = False) -> MusicFeatures:
     """`compute()`'s features of the music file `path`, cached in `cache_dir` (default ~/.cache/deepdance/music)
-    as music-KEY.npy + music-KEY.json, KEY a hash of the file's bytes and `params`."""
+    as music-KEY.npy + music-KEY.json, KEY a hash of the file's bytes and `params`.
+
+    `also_user_cache`: look in (and write to) ~/.cache/deepdance/music as well, after `cache_dir`, so that
+    another folder holding the same song (a new run of the built-in dancer) finds its features there.
+    """
     key = hashlib.blake2b((_file_hash(path) + json.dumps(params, sort_keys=True)).encode(),
                           digest_size=8).hexdigest()
-    folder = Path(cache_dir) if cache_dir is not None else cache_root() / "music"
-    npy, meta = folder / f"music-{key}.npy", folder / f"music-{key}.json"
-    if meta.is_file() and npy.is_file():
-        info = read_json(meta)
-        return MusicFeatures(np.load(npy), params["fps"], Beats.from_dict(info["beats"]), float(info["seconds"]),
-                             cached=True)
-    music = compute()
-    try:
-        with atomic_path(npy) as tmp:
-            with open(tmp, "wb") as fh:
-                np.save(fh, music.features)
-        # the .json goes last: its presence means the pair is complete
-        write_json(meta, {"source": path.name, "columns": list(FEATURE_NAMES),
-                          "shape": list(music.features.shape), "params": params, "seconds": music.seconds,
-                          "beats": music.beats.to_dict()})
-    except OSError:
-        pass  # an unwritable cache folder only costs the next call the computation
+    user = cache_root() / "music"
+    folders = [Path(cache_dir) if cache_dir is not None else user]
+    if also_user_cache and folders[0] != user:
+        folders.append(user)
+    found = None
+    for k, folder in enumerate(folders):
+        npy, meta = folder / f"music-{key}.npy", folder / f"music-{key}.json"
+        if meta.is_file() and npy.is_file():
+            info = read_json(meta)
+            found = MusicFeatures(np.load(npy), params["fps"], Beats.from_dict(info["beats"]),
+                                  float(info["seconds"]), cached=True)
+            folders = folders[:k]  # the folders before it get a copy
+            break
+    music = found if found is not None else compute()
+    for folder in folders:
+        npy, meta = folder / f"music-{key}.npy", folder / f"music-{key}.json"
+        try:
+            with atomic_path(npy) as tmp:
+                with open(tmp, "wb") as fh:
+                    np.save(fh, music.features)
+            # the .json goes last: its presence means the pair is complete
+            write_json(meta, {"source": path.name, "columns": list(FEATURE_NAMES),
+                              "shape": list(music.features.shape), "params": params, "seconds": music.seconds,
+                              "beats": music.beats.to_dict()})
+        except OSError:
+            pass  # an unwritable cache folder only costs the next call the computation
     return music
 
 
 def features_for_file(path: str | os.PathLike, *, fps: float, n_frames: int | None = None,
-                      cache_dir: str | os.PathLike | None = None,
-                      fallback_bpm: float = FALLBACK_BPM) -> MusicFeatures:
+                      cache_dir: str | os.PathLike | None = None, fallback_bpm: float = FALLBACK_BPM,
+                      also_user_cache: bool = False) -> MusicFeatures:
     """`compute_features` for a music file, cached in `cache_dir` (default ~/.cache/deepdance/music) as
     music-KEY.npy + music-KEY.json, KEY a hash of the file's bytes and the parameters."""
     path = Path(path)
@@ -463,11 +476,13 @@ def features_for_file(path: str | os.PathLike, *, fps: float, n_frames: int | No
     def compute():
         return compute_features(load_audio(path), SR, fps=fps, n_frames=n_frames, fallback_bpm=fallback_bpm)
 
-    return _cached(path, _params(fps, n_frames=n_frames, fallback_bpm=fallback_bpm), cache_dir, compute)
+    return _cached(path, _params(fps, n_frames=n_frames, fallback_bpm=fallback_bpm), cache_dir, compute,
+                   also_user_cache=also_user_cache)
 
 
 def features_by_clip(path: str | os.PathLike, *, fps: float, clips: list[tuple[int, int]],
-                     starts: list[float], cache_dir: str | os.PathLike | None = None) -> MusicFeatures:
+                     starts: list[float], cache_dir: str | os.PathLike | None = None,
+                     also_user_cache: bool = False) -> MusicFeatures:
     """Features for frames [0, clips[-1][1]) cut into `clips` ([start, stop) frames), each from its own
     stretch of a music file (from `starts[k]` s, lasting its frames), with beats tracked clip by clip:
     clips may differ in tempo and need not follow each other in the music. Cached like `features_for_file`.
@@ -483,7 +498,8 @@ def features_by_clip(path: str | os.PathLike, *, fps: float, clips: list[tuple[i
         raise ValueError(f"{len(clips)} clips need as many starts, got {len(starts)}")
     params = _params(fps, clips=[[int(a), int(b)] for a, b in clips], starts=[float(s) for s in starts],
                      fallback_bpm=FALLBACK_BPM)
-    return _cached(path, params, cache_dir, lambda: _by_clip(load_audio(path), fps, clips, starts))
+    return _cached(path, params, cache_dir, lambda: _by_clip(load_audio(path), fps, clips, starts),
+                   also_user_cache=also_user_cache)
 
 
 def _by_clip(y: np.ndarray, fps: float, clips: list[tuple[int, int]], starts: list[float]) -> MusicFeatures:
@@ -518,7 +534,8 @@ def _by_clip(y: np.ndarray, fps: float, clips: list[tuple[int, int]], starts: li
 
 def features_for_store(store, music: str | os.PathLike | None = None) -> MusicFeatures:
     """Features for every frame of a FrameStore, from `music` or else the store's own audio, cached in
-    the store folder (or the user cache when the store is read-only).
+    the store folder and in the user cache (where another store of the same song, as each new run of the
+    built-in dancer makes, finds them).
 
     With its own audio, a store of several clips is analysed clip by clip (`features_by_clip`): clip k's
     music starts at `manifest.extra["clip_starts"][k]["start_s"]` when the manifest has one per clip (as
@@ -530,7 +547,7 @@ def features_for_store(store, music: str | os.PathLike | None = None) -> MusicFe
     folder = store.path if os.access(store.path, os.W_OK) else None
     clips = store.clips
     if music is not None or len(clips) == 1:
-        return features_for_file(source, fps=store.fps, n_frames=len(store), cache_dir=folder)
+        return features_for_file(source, fps=store.fps, n_frames=len(store), cache_dir=folder, also_user_cache=True)
     starts = [a / store.fps for a, _ in clips]
     given = store.manifest.extra.get("clip_starts")
     if isinstance(given, list) and len(given) == len(clips):
@@ -538,4 +555,5 @@ def features_for_store(store, music: str | os.PathLike | None = None) -> MusicFe
             starts = [float(s["start_s"]) for s in given]
         except (KeyError, TypeError, ValueError):
             raise UserError(f"{store.path}: malformed clip_starts in its manifest") from None
-    return features_by_clip(source, fps=store.fps, clips=clips, starts=starts, cache_dir=folder)
+    return features_by_clip(source, fps=store.fps, clips=clips, starts=starts, cache_dir=folder,
+                            also_user_cache=True)

@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 from ..errors import UserError
 from ..files import atomic_path, read_json
 from ..limits import human_bytes
+from ..video import probe
 
 UPLOADS = ".uploads"
 DANCES = "dances"
@@ -86,6 +87,11 @@ def save_upload(runs: Path, filename: str, body: BinaryIO, length: int, *, kind:
                     raise UserError(f"the upload of {filename!r} stopped before its end")
                 out.write(chunk)
                 left -= len(chunk)
+        if kind == "video":  # said now, not a minute later by the training job it would start
+            probe(path)
+    except UserError as e:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise UserError(str(e).replace(str(path), repr(filename))) from None
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
