@@ -333,6 +333,7 @@ def circular(x: np.ndarray) -> np.ndarray:
 def test_a_store_of_clips_is_analysed_clip_by_clip(tmp_path, monkeypatch):
     from deepdance.store import StoreWriter
 
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))   # what it computes, not what an earlier run left
     # as ingest cuts one video: 8 s at 100 BPM, a 1-s clip (too short to track), then 2 s dropped (other
     # music, skipped through clip_starts) and 6 s at 140 BPM
     noise = 0.3 * np.random.default_rng(0).standard_normal(2 * SR).astype(np.float32)
@@ -371,15 +372,15 @@ def test_a_store_of_clips_is_analysed_clip_by_clip(tmp_path, monkeypatch):
     assert np.all(np.diff(music.beats.times) > 0)
 
     # the second time comes from the cache beside the frames, exactly
-    monkeypatch.setattr(audio, "compute_features", lambda *a, **k: pytest.fail("recomputed"))
-    again = audio.features_for_store(store)
+    with monkeypatch.context() as m:
+        m.setattr(audio, "compute_features", lambda *a, **k: pytest.fail("recomputed"))
+        again = audio.features_for_store(store)
     assert again.cached
     np.testing.assert_array_equal(again.features, f)
     np.testing.assert_array_equal(again.beats.times, music.beats.times)
     assert (again.beats.tempo, again.beats.fallback, again.seconds) == \
         (music.beats.tempo, music.beats.fallback, music.seconds)
     # an explicit song is the whole file, as for any store
-    monkeypatch.undo()
     whole = audio.features_for_store(store, music=wav)
     assert not whole.cached and len(whole.features) == 180
     assert audio.features_for_file(wav, fps=FPS, n_frames=180, cache_dir=store.path).cached
