@@ -5,6 +5,7 @@ evaluation and the verdict.
     python bench/run_video.py --seconds 12       # a short clip
     python bench/run_video.py --real             # also the real clips in ../shared/data/videos
     python bench/run_video.py --source 3840x2160 # also the made clip at a phone's 4K
+    python bench/run_video.py --portrait         # also a portrait one (360x640, another dance, a gradient backdrop)
 
 The made clip is 640x360 at 25 fps: the built-in dancer (`dancer.colour.colour_dance`) in the textured room,
 her drum track muxed in as AAC. Figures per clip: `seconds` (wall time of the whole process, imports and
@@ -44,9 +45,11 @@ def target_s(clip_seconds: float) -> float:
     return 120.0 + (clip_seconds - 12.0) * (300.0 - 120.0) / (70.0 - 12.0)
 
 
-def made_clip(path: Path, seconds: float, seed: int = 0) -> None:
-    """The built-in dancer in colour in the room, with the drum track of her tempo."""
-    frames, _, _, _ = colour_dance(seconds, FPS, 640, 360, seed=seed, kind="room")
+def made_clip(path: Path, seconds: float, seed: int = 0, *, size: tuple[int, int] = (640, 360),
+              kind: str = "room") -> None:
+    """The built-in dancer in colour over backdrop `kind` at size (width, height), with the drum track of her
+    tempo."""
+    frames, _, _, _ = colour_dance(seconds, FPS, *size, seed=seed, kind=kind)
     song = path.with_suffix(".wav")
     write_music(song, tempo_from_seed(seed), round(len(frames) / FPS * SAMPLE_RATE), seed=seed)
     video.write_video(path, [frames], fps=FPS, audio=song)
@@ -97,6 +100,8 @@ def main() -> None:
     p.add_argument("--real", action="store_true", help="also the real clips in ../shared/data/videos, when present")
     p.add_argument("--source", type=parse_size, default=None, metavar="WxH",
                    help="also the made clip re-encoded at this size (3840x2160: a phone's 4K)")
+    p.add_argument("--portrait", action="store_true",
+                   help="also a portrait one: 360x640, another seed's dance and tempo (127 BPM), a gradient backdrop")
     args = p.parse_args()
     figures: dict = {}
     with tempfile.TemporaryDirectory(prefix="deepdance-bench-run-") as tmp:
@@ -108,6 +113,10 @@ def main() -> None:
             big = tmp / f"{clip.stem}_{args.source[0]}x{args.source[1]}.mp4"
             upscaled(clip, big, *args.source)
             clips[big.stem] = (big, args.seconds)
+        if args.portrait:
+            upright = tmp / f"dancer_{args.seconds:g}s_portrait.mp4"
+            made_clip(upright, args.seconds, seed=1, size=(360, 640), kind="gradient")
+            clips[upright.stem] = (upright, args.seconds)
         if args.real and REAL.is_dir():
             for real in sorted(REAL.glob("*.mp4")):
                 clips[real.stem] = (real, video.probe(real)["duration"])

@@ -247,6 +247,21 @@ def test_pose_figures_against_the_real_dancer(store):
     assert P.pose_figures(real, real, store.fps, beats=beats, real_beats=beats)["bas_joints"] > 0.5
 
 
+@pytest.mark.slow
+def test_a_person_is_found_where_there_is_one_in_one_process_or_two(store, monkeypatch):
+    from deepdance import pose_metrics as P
+    from deepdance.pose import estimator
+
+    dancer = store.frames(0, 16)
+    blank = np.full_like(dancer, 255)
+    alone = P.humans_found([dancer, blank, np.concatenate([dancer[:8], blank[:8]])], sample=16)
+    assert alone == [1.0, 0.0, 0.5]
+    # past PARALLEL_FROM frames in all the frames go to two BlazePose processes: the same answers
+    monkeypatch.setattr(estimator, "PARALLEL_FROM", 20)
+    assert P.humans_found([dancer, blank, np.concatenate([dancer[:8], blank[:8]])], sample=16) == alone
+    assert P.humans_found([dancer[:0]]) == [0.0]
+
+
 def test_smooth_keeps_a_still_pose_and_softens_a_jump():
     from deepdance.generate import GenerateConfig, smooth
     from deepdance.errors import UserError

@@ -213,8 +213,8 @@ def pose_report(store: FrameStore, main: np.ndarray, dance, *, sample: int = P.H
     joints, or for a dance without any those the estimator finds in its frames, `pose_joints` says which; her
     pauses scored against `real_beats`)."""
     real_frames = store.frames(0, len(store))
-    out: dict[str, Any] = {"human_found": P.human_found(main, sample=sample),
-                           "human_found_real": P.human_found(real_frames, sample=sample)}
+    found, found_real = P.humans_found([main, real_frames], sample=sample)
+    out: dict[str, Any] = {"human_found": found, "human_found_real": found_real}
     real = store.poses()
     if real is None:
         return out

@@ -15,11 +15,13 @@ figures are in units of the real dancer's median torso length, so they mean the 
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import cv2
 import numpy as np
 
 from .metrics import frechet_distance, frames_in
-from .pose.estimator import BlazePose
+from .pose.estimator import BlazePose, pose_estimator
 from .pose.skeleton import FEET, planted, torso_length
 from .rhythm import beat_align_score, motion_beats
 
@@ -29,16 +31,22 @@ SEEN_SHARE = 0.9         # joints seen in at least this share of real frames are
 _FEET = list(FEET)
 
 
-def human_found(frames: np.ndarray, *, sample: int = HUMAN_SAMPLE) -> float:
-    """Share of `sample` frames (uint8 silhouettes, evenly spread) in which BlazePose finds a person."""
-    frames = np.asarray(frames)
-    if not len(frames):
-        return 0.0
-    idx = np.linspace(0, len(frames) - 1, min(sample, len(frames))).round().astype(int)
-    with BlazePose(video=False) as judge:
-        found = [np.isfinite(judge.estimate(cv2.cvtColor(frames[i], cv2.COLOR_GRAY2RGB)).joints2d[:, :2]).any()
-                 for i in idx]
-    return float(np.mean(found))
+def humans_found(sets: Sequence[np.ndarray], *, sample: int = HUMAN_SAMPLE) -> list[float]:
+    """Per set of uint8 silhouettes, the share of `sample` of its frames (evenly spread) in which BlazePose finds
+    a person. All sets' frames go through one estimator: from PARALLEL_FROM frames in all, BlazePose in one
+    process per core; each frame is a picture on its own, so the answers are those of one process."""
+    sets = [np.asarray(frames) for frames in sets]
+    items = [(k, int(i)) for k, frames in enumerate(sets) if len(frames)
+             for i in np.linspace(0, len(frames) - 1, min(sample, len(frames))).round()]
+    found: list[list[bool]] = [[] for _ in sets]
+
+    def picture(item: tuple[int, int]) -> np.ndarray:
+        return cv2.cvtColor(sets[item[0]][item[1]], cv2.COLOR_GRAY2RGB)
+
+    with pose_estimator(video=False, frames=len(items)) as judge:
+        for (k, _), pose in judge.stream(items, frame=picture):
+            found[k].append(bool(np.isfinite(pose.joints2d[:, :2]).any()))
+    return [float(np.mean(f)) if f else 0.0 for f in found]
 
 
 def estimate_joints(frames: np.ndarray) -> np.ndarray:

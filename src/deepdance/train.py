@@ -40,7 +40,7 @@ from .models import RECIPE_DEFAULTS, RECIPES, build_autoencoder, build_look, bui
 from .models.original import HEIGHT as ORIGINAL_HEIGHT, WIDTH as ORIGINAL_WIDTH
 from .modules import AEModule, LookModule, Replay, SeqModule, seq_batch, silhouette_scores
 from .pose.look import EDGE, LOOK_SHEET, bodies, pair_frames, write_look_sheet
-from .pose_metrics import human_found
+from .pose_metrics import humans_found
 from .pose.space import POSE_FILE
 from .progress import drop_tips, quiet_lightning, say
 from .representation import REPRESENTATIONS, Pixels, Poses, load_representation, to_ink, to_pictures
@@ -297,7 +297,7 @@ def train_look(store: FrameStore, run_dir: str | os.PathLike, cfg: TrainConfig, 
 
     judged = np.linspace(0, len(idx) - 1, min(LOOK_JUDGE, len(idx))).round().astype(int)
     judged_drawn = drawn(judged)
-    human, human_body = human_found(judged_drawn), human_found(data.pairs[judged, 0].numpy())
+    human, human_body = humans_found([judged_drawn, data.pairs[judged, 0].numpy()])
     pieces = fragments(judged_drawn)
     pieces_allowed = max(fragments(data.pairs[judged, 1].numpy()), fragments(data.pairs[judged, 0].numpy()))
     shown = check[np.linspace(0, len(check) - 1, min(6, len(check))).round().astype(int)]

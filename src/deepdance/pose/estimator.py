@@ -204,6 +204,7 @@ class ParallelPose(PoseEstimator):
 
     def stream(self, items: Iterable, frame: Callable = lambda item: item) -> Iterator[tuple[object, FramePose]]:
         n, waiting = len(self.procs), deque()   # (item, [(worker, share of its pose)])
+        overlap = self.OVERLAP if self.video else 0   # pictures on their own: no tracker to catch up
 
         def received(left: int) -> Iterator[tuple[object, FramePose]]:
             while len(waiting) > left:
@@ -216,9 +217,9 @@ class ParallelPose(PoseEstimator):
                 _check_rgb(rgb)   # here, not only in the worker: a worker that raises just stops
                 run, place = divmod(i, self.CHUNK)
                 shares = [(run % n, 1.0)]
-                into = place - (self.CHUNK - self.OVERLAP)
+                into = place - (self.CHUNK - overlap)
                 if into >= 0:   # the next run's worker takes over: its share grows frame by frame
-                    share = (into + 1) / (self.OVERLAP + 1)
+                    share = (into + 1) / (overlap + 1)
                     shares = [(run % n, 1.0 - share), ((run + 1) % n, share)]
                 for k, _ in shares:
                     self.frames[k].put(rgb)
