@@ -76,7 +76,7 @@ def test_white_on_black_becomes_black_on_white(clips, tmp_path):
     assert mean_iou(store, masks) > 0.9
 
 
-@pytest.mark.parametrize("clip", ["room", pytest.param("dancer", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("clip", ["room", "dancer"])
 @pytest.mark.parametrize("mode", ["background", "auto"])
 @pytest.mark.slow
 def test_background_mode_iou(clips, tmp_path, mode, clip):

@@ -20,7 +20,6 @@ from typing import Any, BinaryIO
 from ..errors import UserError
 from ..files import atomic_path, read_json
 from ..limits import human_bytes
-from ..video import probe
 
 UPLOADS = ".uploads"
 DANCES = "dances"
@@ -88,6 +87,8 @@ def save_upload(runs: Path, filename: str, body: BinaryIO, length: int, *, kind:
                 out.write(chunk)
                 left -= len(chunk)
         if kind == "video":  # said now, not a minute later by the training job it would start
+            from ..video import probe  # PyAV and numpy (~0.2 s): not before the page is up
+
             probe(path)
     except UserError as e:
         shutil.rmtree(folder, ignore_errors=True)
