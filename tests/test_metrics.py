@@ -44,6 +44,23 @@ def test_stopping_halfway_collapses():
     assert M.freeze(stops, moving, FPS) == pytest.approx(0.5, abs=0.05)
 
 
+def test_area_in_range_is_judged_within_her_areas_or_her_poses_drawn():
+    def squares(sides):   # a black square of each side in a 20x20 white picture: area side^2 / 400
+        frames = np.full((len(sides), 20, 20), 255, np.uint8)
+        for f, side in zip(frames, sides):
+            f[:side, :side] = 0
+        return frames
+
+    real = M.areas(squares([10, 11, 12] * 10))
+    dance = squares([9, 10, 11, 12, 13] * 4)   # one frame in five smaller, one larger than any of hers
+    assert M.area_in_range(dance, real) == pytest.approx(0.6)
+    # her poses drawn reach one step smaller: the smaller frames are within what a drawing of her shows
+    assert M.area_in_range(dance, real, M.areas(squares([9, 10, 11, 12] * 10))) == pytest.approx(0.8)
+    assert M.generation_report(dance, squares([10, 11, 12] * 10))["area_in_range"] == pytest.approx(0.6)
+    assert M.generation_report(dance, squares([10, 11, 12] * 10),
+                               drawn=squares([9, 10, 11, 12, 13] * 10))["area_in_range"] == 1.0
+
+
 def test_repetition_loop_and_random_walk():
     loop = dancer(600, seed=1, period=3.0)
     assert M.repetition(loop, FPS) > 0.95

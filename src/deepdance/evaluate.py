@@ -157,7 +157,8 @@ def _evaluate(run_dir: Path, out: Path, cfg: EvaluateConfig, make_dance: MakeDan
     fps = store.fps
     train, heldout = real_split(run_dir, store)
     figures = M.quality_report(dances, train, heldout, fps, gen_fps=gen_fps,
-                               drawn_real=drawn_real(run_dir, store) if made is not None else None)
+                               drawn_real=drawn_real(run_dir, store, look=(saved_config(run_dir, "generate") or {}).get("look"))
+                               if made is not None else None)
     own = her_music(store)[0] if store.audio_path is not None else None
     if made is not None and made[0].beats is not None and len(made[0].beats) > 1:
         figures.update(music_figures(cfg, store, made, make_dance, own))
@@ -189,18 +190,17 @@ def _evaluate(run_dir: Path, out: Path, cfg: EvaluateConfig, make_dance: MakeDan
     return result, Column(Path(name).name, figures, images, files["video"], said.lines)
 
 
-def drawn_real(run_dir: Path, store: FrameStore) -> np.ndarray | None:
-    """Every real pose of a run of poses drawn as its dances are (its look, at the store's size), in the
-    store's order; None for a run of pixels."""
+def drawn_real(run_dir: Path, store: FrameStore, *, look: str | None, frames: int | None = None) -> np.ndarray | None:
+    """The real poses of a run of poses (all, or the first `frames`) drawn as its dances are (with `look`, None:
+    the run's default, at the store's size), in the store's order; None for a run of pixels."""
     poses = store.poses()
     if not (run_dir / POSE_FILE).is_file() or poses is None:
         return None
     rep = load_representation(run_dir)
-    look = (saved_config(run_dir, "generate") or {}).get("look")
     if look is not None:
         rep.use_look(look)
     rep.size = (store.width, store.height)
-    return np.concatenate(list(rep.decode(torch.from_numpy(rep.latents(np.asarray(poses))))))
+    return np.concatenate(list(rep.decode(torch.from_numpy(rep.latents(np.asarray(poses[:frames]))))))
 
 
 POSE_ESTIMATE_FRAMES = 720   # frames of a dance without joints (pixels) the estimator finds joints in

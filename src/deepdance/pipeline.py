@@ -20,7 +20,7 @@ from . import metrics as M
 from .rhythm import bas
 from .config import Config
 from .errors import UserError
-from .evaluate import EvaluateConfig, MakeDance, compare, evaluate, run_facts
+from .evaluate import EvaluateConfig, MakeDance, compare, drawn_real, evaluate, run_facts
 from .files import check_not_overlapping, check_writable_dir, new_folder, read_json
 from .generate import Dance, GenerateConfig, generate
 from .ingest import IngestConfig, ingest
@@ -169,8 +169,12 @@ def generate_run(run_dir: str | os.PathLike, out: str | os.PathLike | None = Non
     if dance.joints is not None:   # a dance of poses: dance.bvh, dance_keypoints.npz, dance_skeleton.mp4
         outputs.update(export_dance(out, dance.joints, dance.fps, source=dance.source, frames=dance.frames))
     render_seconds = time.perf_counter() - started
-    figures = M.generation_report(dance.frames, real_sample(store)) if store is not None else \
-        {"frames": len(dance.frames)}
+    if store is not None:
+        real = real_sample(store)
+        drawn = drawn_real(run_dir, store, look=cfg.look, frames=len(real)) if dance.joints is not None else None
+        figures = M.generation_report(dance.frames, real, drawn=drawn)
+    else:
+        figures = {"frames": len(dance.frames)}
     said = verdict(figures, M.bar_checks(figures, M.GENERATION_BARS), run_facts(run_dir), what="the new dance",
                    unchecked="" if store is not None else "the run keeps no frames of the dancer to compare it with")
     figures["fps"] = dance.fps
