@@ -6,7 +6,7 @@ evaluation and the verdict.
     python bench/run_video.py --real             # also the real clips in ../shared/data/videos
     python bench/run_video.py --source 3840x2160 # also the made clip at a phone's 4K
     python bench/run_video.py --portrait         # also a portrait one (360x640, another dance, a gradient backdrop)
-    python bench/run_video.py --reframed         # also the real portrait letterboxed into 1280x720, and its first 10 s at 720x1280
+    python bench/run_video.py --reframed         # also the real portrait letterboxed, and its first 10 s
 
 The made clip is 640x360 at 25 fps: the built-in dancer (`dancer.colour.colour_dance`) in the textured room,
 her drum track muxed in as AAC. Figures per clip: `seconds` (wall time of the whole process, imports and
@@ -95,7 +95,8 @@ def issue_bars(f: dict) -> dict:
     def known(*names):
         return all(f.get(n) is not None for n in names)
     return {
-        "human": f["human_found"] >= min(0.85, f["human_found_real"]) if known("human_found", "human_found_real") else None,
+        "human": f["human_found"] >= min(0.85, f["human_found_real"])
+        if known("human_found", "human_found_real") else None,
         "freeze": f["freeze"] <= f["freeze_real"] + 0.05 if known("freeze", "freeze_real") else None,
         "repetition": f["repetition"] <= 0.8 if known("repetition") else None,
         "fragments": f["fragments"] <= 1.1 if known("fragments") else None,
@@ -134,7 +135,8 @@ def main() -> None:
     p.add_argument("--portrait", action="store_true",
                    help="also a portrait one: 360x640, another seed's dance and tempo (127 BPM), a gradient backdrop")
     p.add_argument("--reframed", action="store_true",
-                   help="also the real 12-s portrait (when present) letterboxed into 1280x720, and its first 10 s at 720x1280")
+                   help="also the real 12-s portrait (when present) letterboxed into 1280x720, "
+                        "and its first 10 s at 720x1280")
     args = p.parse_args()
     figures: dict = {}
     with tempfile.TemporaryDirectory(prefix="deepdance-bench-run-") as tmp:

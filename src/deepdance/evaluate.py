@@ -156,9 +156,9 @@ def _evaluate(run_dir: Path, out: Path, cfg: EvaluateConfig, make_dance: MakeDan
         raise UserError("evaluate needs at least one dance of 2 frames or more")
     fps = store.fps
     train, heldout = real_split(run_dir, store)
+    look = (saved_config(run_dir, "generate") or {}).get("look")   # the look its dances were drawn by
     figures = M.quality_report(dances, train, heldout, fps, gen_fps=gen_fps,
-                               drawn_real=drawn_real(run_dir, store, look=(saved_config(run_dir, "generate") or {}).get("look"))
-                               if made is not None else None)
+                               drawn_real=drawn_real(run_dir, store, look=look) if made is not None else None)
     own = her_music(store)[0] if store.audio_path is not None else None
     if made is not None and made[0].beats is not None and len(made[0].beats) > 1:
         figures.update(music_figures(cfg, store, made, make_dance, own))

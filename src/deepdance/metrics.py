@@ -23,7 +23,7 @@ def masks(frames: np.ndarray) -> np.ndarray:
 
 def _share(m: np.ndarray) -> np.ndarray:
     """Per frame, the share of a mask's pixels that are set: what m.mean(axis=(1, 2)) gives, to the bit
-    (counts are exact in float64), 10x faster (a 1,439-frame 800x480 dance's areas: 1.3 s that way)."""
+    (counts are exact in float64), in a quarter of the time (a 1,439-frame 800x480 dance's areas: 1.29 -> 0.36 s)."""
     return np.count_nonzero(m, axis=(1, 2)) / (m.shape[1] * m.shape[2])
 
 
@@ -65,7 +65,8 @@ def fragments_per_frame(frames: np.ndarray, *, min_fraction: float = 0.001) -> n
 def areas(frames: np.ndarray) -> np.ndarray:
     """Dancer area of each frame as a fraction of the frame."""
     frames = np.asarray(frames)
-    return np.concatenate([_share(masks(frames[i:i + CHUNK])) for i in range(0, len(frames), CHUNK)] or [np.zeros(0)])
+    shares = [_share(masks(frames[i:i + CHUNK])) for i in range(0, len(frames), CHUNK)]
+    return np.concatenate(shares) if shares else np.zeros(0)
 
 
 def area_in_range(generated: np.ndarray, real_areas: np.ndarray, drawn_areas: np.ndarray | None = None) -> float:
